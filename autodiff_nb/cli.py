@@ -1,0 +1,48 @@
+"""The ``autodiff-nb`` command line (also ``python -m autodiff_nb.cli``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autodiff-nb", description="Tools for the autodiff_nb lessons.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    export = commands.add_parser(
+        "export",
+        help="build the offline HTML lecture site",
+        description="Run every *.ipynb in NOTEBOOKS (sorted by name) and write an offline "
+        "HTML site: index.html plus one page per lesson. DIR is replaced only once "
+        "the whole site is built.",
+    )
+    export.add_argument("notebooks", type=Path, help="folder with the lesson notebooks")
+    export.add_argument("--out", type=Path, default=Path("site"), metavar="DIR",
+                        help="where to write the site (default: ./site)")
+    export.add_argument("--no-execute", dest="execute", action="store_false",
+                        help="convert the stored outputs instead of running the notebooks")
+    export.add_argument("--timeout", type=int, default=300, metavar="SECONDS",
+                        help="time limit for each cell (default: 300)")
+    export.add_argument("--title", default="Lessons", help="heading of index.html")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from autodiff_nb.export import ExportError, export_site
+
+    try:
+        pages = export_site(args.notebooks, args.out, execute=args.execute,
+                            timeout=args.timeout, title=args.title)
+    except ExportError as exc:
+        print(f"autodiff-nb export: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {len(pages)} pages to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

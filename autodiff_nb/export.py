@@ -1,0 +1,318 @@
+"""Export the lesson notebooks to an offline HTML lecture site.
+
+A learner should be able to open ``index.html`` from a USB stick, with no
+kernel and no network, and still see typeset math, the plots and graphs, and
+the stepper (whose mimebundle carries a plain-HTML/JS fallback next to its
+widget view). So every page is built to make zero network requests:
+
+* MathJax 2 comes from the ``jupyter-server-mathjax`` wheel. Only what TeX
+  input with the HTML-CSS output and its STIX web fonts needs is copied into
+  ``_static/mathjax``: that wheel ships no CommonHTML output, so the combined
+  ``TeX-AMS-MML_HTMLorMML-full`` config is the one it can serve.
+* require.js, the widget manager and mermaid are CDN scripts in nbconvert's
+  lab template; the page template below removes their blocks.
+* The notebook's widget state is dropped. nbconvert renders a widget view
+  only when its model is in that state, so an output with a widget view and
+  a ``text/html`` fallback renders the fallback (a widget with none shows
+  its ``text/plain``), and no widget-manager script tag is emitted.
+
+The site is built in a temporary sibling folder and moved into place at the
+end, so a lesson that fails to run never leaves a half-written site behind.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import logging
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+__all__ = ["ExportError", "export_site"]
+
+log = logging.getLogger(__name__)
+
+STATIC = "_static"
+MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full"
+MATHJAX_URL = f"{STATIC}/mathjax/MathJax.js?config={MATHJAX_CONFIG}"
+
+# What TeX -> HTML-CSS rendering loads (the combined config plus the pieces it
+# fetches on demand: TeX extensions, autoloaded output parts, STIX-Web fonts).
+# Left out: the SVG output, localizations (English is built in) and the
+# accessibility extensions, about 9 MB of the wheel's 12 MB.
+MATHJAX_PARTS = (
+    "MathJax.js",
+    "LICENSE",
+    f"config/{MATHJAX_CONFIG}.js",
+    "extensions",
+    "jax/input/TeX",
+    "jax/element",
+    "jax/output/HTML-CSS",
+    "fonts/HTML-CSS/STIX-Web/woff",
+)
+MATHJAX_SKIP = ("a11y",)
+
+# MathJax reads window.MathJax as its configuration when MathJax.js loads.
+# The wheel has only the STIX-Web fonts, so HTML-CSS must be told to use them
+# (its default, TeX fonts, would be fetched and missed). Its blank probe font
+# points at about:blank, which Chromium blocks on file:// with a console
+# error; a local() source fails the same way, silently.
+HEAD = (
+    r"""<script>
+window.MathJax = {
+  tex2jax: {
+    inlineMath: [["$", "$"], ["\\(", "\\)"]],
+    displayMath: [["$$", "$$"], ["\\[", "\\]"]],
+    processEscapes: true,
+    processEnvironments: true
+  },
+  TeX: {equationNumbers: {autoNumber: "AMS", useLabelIds: true}},
+  "HTML-CSS": {
+    availableFonts: [], preferredFont: null, webFont: "STIX-Web",
+    imageFont: null, linebreaks: {automatic: true},
+    styles: {"@font-face": {"font-family": "MathJax_Blank", src: "local('MathJax_Blank')"}}
+  },
+  displayAlign: "center",
+  messageStyle: "none"
+};
+</script>
+"""
+    f'<script src="{MATHJAX_URL}"></script>\n'
+    f'<link rel="stylesheet" href="{STATIC}/site.css">\n'
+)
+
+SITE_CSS = """\
+body { margin: 0; }
+main, .adnb-index { max-width: 960px; margin: 0 auto; padding: 0 1.5rem 3rem; box-sizing: border-box; }
+.adnb-nav { display: flex; gap: 1.5rem; padding: 0.8rem 0; margin-bottom: 1rem;
+  border-bottom: 1px solid #e0e0e0; font: 14px/1.4 system-ui, sans-serif; }
+.adnb-nav + .jp-Cell, .adnb-nav-bottom { margin-top: 1rem; }
+.adnb-nav-bottom { border-top: 1px solid #e0e0e0; border-bottom: none; }
+.adnb-nav .adnb-next { margin-left: auto; }
+.adnb-nav a { color: #1565c0; text-decoration: none; }
+.adnb-nav a:hover { text-decoration: underline; }
+.adnb-index { font: 16px/1.6 system-ui, sans-serif; color: #212121; }
+.adnb-index h1 { font-weight: 600; margin-top: 2rem; }
+.adnb-index li { margin: 0.4rem 0; }
+.adnb-index a { color: #1565c0; text-decoration: none; }
+.adnb-index .adnb-file { color: #757575; font-size: 0.85em; margin-left: 0.5em; }
+"""
+
+# nbconvert's lab template with the CDN blocks emptied, our MathJax/CSS head,
+# and the index/previous/next navigation above and below the cells.
+PAGE_TEMPLATE = """\
+{%- extends 'index.html.j2' -%}
+{%- macro site_nav(site, where) -%}
+<nav class="adnb-nav adnb-nav-{{ where }}">
+  <a href="index.html">Index</a>
+  {%- if site.prev %}
+  <a class="adnb-prev" rel="prev" href="{{ site.prev.page }}">&larr; {{ site.prev.title | e }}</a>
+  {%- endif %}
+  {%- if site.next %}
+  <a class="adnb-next" rel="next" href="{{ site.next.page }}">{{ site.next.title | e }} &rarr;</a>
+  {%- endif %}
+</nav>
+{%- endmacro -%}
+{%- block html_head_js_requirejs -%}{%- endblock -%}
+{%- block jupyter_widgets -%}{%- endblock -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock -%}
+{%- block html_head_js_mathjax -%}
+{{ resources.site.head }}
+{%- endblock -%}
+{%- block body_header -%}
+{{ super() }}
+{{ site_nav(resources.site, 'top') }}
+{%- endblock -%}
+{%- block body_footer -%}
+{{ site_nav(resources.site, 'bottom') }}
+{{ super() }}
+{%- endblock -%}
+"""
+
+INDEX_TEMPLATE = """\
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>{title}</title>
+{head}</head>
+<body>
+<div class="adnb-index">
+<h1>{title}</h1>
+<ol>
+{items}
+</ol>
+</div>
+</body>
+</html>
+"""
+
+HEADING = re.compile(r"^ {0,3}#{1,6}\s+(.+?)(?:\s+#+)?\s*$", re.MULTILINE)
+
+
+class ExportError(RuntimeError):
+    """The site could not be built; the message is one line for the terminal."""
+
+
+@dataclass(frozen=True)
+class Lesson:
+    source: Path
+    title: str
+
+    @property
+    def page(self) -> str:
+        return self.source.stem + ".html"
+
+
+def export_site(src_dir, out_dir, execute: bool = True, timeout: int = 300,
+                title: str = "Lessons") -> list[Path]:
+    """Build the site for every ``*.ipynb`` in ``src_dir`` (sorted by name).
+
+    With ``execute`` each notebook first runs top to bottom in a fresh
+    ``python3`` kernel of this environment, in its own folder, with
+    ``timeout`` seconds per cell; otherwise its stored outputs are used.
+    Returns the written pages, ``index.html`` first. Raises ExportError, and
+    leaves ``out_dir`` as it was, if a lesson fails.
+    """
+    src, out = Path(src_dir).resolve(), Path(out_dir).resolve()
+    sources = sorted(src.glob("*.ipynb"))
+    if not sources:
+        raise ExportError(f"no *.ipynb notebooks in {src}")
+    _check_target(src, out)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    build = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        notebooks = [_load(path, execute, timeout) for path in sources]
+        lessons = [Lesson(path, _title(nb, path)) for path, nb in zip(sources, notebooks)]
+        _write_static(build / STATIC)
+        _write_pages(build, lessons, notebooks)
+        (build / "index.html").write_text(_index_html(lessons, title), encoding="utf-8")
+        _replace(out, build)
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+    return [out / "index.html"] + [out / lesson.page for lesson in lessons]
+
+
+def _check_target(src: Path, out: Path) -> None:
+    """Refuse targets whose replacement would destroy something that is not a site."""
+    if out == src or out in src.parents:
+        raise ExportError(f"refusing to replace {out}: it contains the notebooks")
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"refusing to replace {out}: it is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "index.html").exists():
+        raise ExportError(f"refusing to replace {out}: not empty and not an exported site")
+
+
+def _load(path: Path, execute: bool, timeout: int):
+    nb = nbformat.read(path, as_version=4)
+    if execute:
+        started = time.perf_counter()
+        _execute(nb, path, timeout)
+        log.info("executed %s in %.1f s", path.name, time.perf_counter() - started)
+    # Without it nbconvert emits no widget-manager loader and renders each
+    # widget's fallback instead of its (here dead) view.
+    nb.metadata.pop("widgets", None)
+    return nb
+
+
+def _execute(nb, path: Path, timeout: int) -> None:
+    """Run ``nb`` in place; on failure raise ExportError naming file and cell."""
+    # Imported here: starting kernels is only needed when executing.
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    running = []  # index of the cell being executed, set by nbclient's hook
+
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",  # jupyter_client runs it with this sys.executable
+        timeout=timeout,
+        resources={"metadata": {"path": str(path.parent)}},
+        on_cell_execute=lambda cell, cell_index: running.append(cell_index),
+    )
+    try:
+        client.execute()
+    except Exception as exc:
+        if isinstance(exc, CellExecutionError):
+            evalue = (exc.evalue or "").strip().splitlines() or [""]
+            reason = f"{exc.ename}: {evalue[-1]}".rstrip(": ")
+        elif isinstance(exc, CellTimeoutError):
+            reason = f"timed out after {timeout} s"
+        else:
+            lines = str(exc).strip().splitlines()
+            reason = f"{type(exc).__name__}: {lines[-1] if lines else ''}".rstrip(": ")
+        where = f"cell {running[-1] + 1}" if running else "kernel start"
+        raise ExportError(f"{path.name}, {where}: {reason}") from exc
+
+
+def _title(nb, path: Path) -> str:
+    """The first Markdown heading, else the file name."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            match = HEADING.search(cell.source)
+            if match:
+                return match.group(1).strip()
+    return path.stem
+
+
+def _write_static(static: Path) -> None:
+    mathjax_src = Path(importlib.util.find_spec("jupyter_server_mathjax").origin).parent / "static"
+    mathjax = static / "mathjax"
+    for part in MATHJAX_PARTS:
+        source, target = mathjax_src / part, mathjax / part
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns(*MATHJAX_SKIP))
+        else:
+            shutil.copy2(source, target)
+    (static / "site.css").write_text(SITE_CSS, encoding="utf-8")
+
+
+def _write_pages(build: Path, lessons: list[Lesson], notebooks: list) -> None:
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[DictLoader({"adnb_page.html.j2": PAGE_TEMPLATE})],
+        template_file="adnb_page.html.j2",
+    )
+    links = [{"page": lesson.page, "title": lesson.title} for lesson in lessons]
+    for i, (lesson, nb) in enumerate(zip(lessons, notebooks)):
+        nb.metadata["title"] = lesson.title
+        site = {
+            "head": HEAD,
+            "prev": links[i - 1] if i > 0 else None,
+            "next": links[i + 1] if i + 1 < len(links) else None,
+        }
+        body, _ = exporter.from_notebook_node(nb, resources={"site": site})
+        (build / lesson.page).write_text(body, encoding="utf-8")
+
+
+def _index_html(lessons: list[Lesson], title: str) -> str:
+    items = "\n".join(
+        f'<li><a href="{lesson.page}">{html.escape(lesson.title)}</a>'
+        f'<span class="adnb-file">{html.escape(lesson.source.name)}</span></li>'
+        for lesson in lessons
+    )
+    return INDEX_TEMPLATE.format(title=html.escape(title), head=HEAD, items=items)
+
+
+def _replace(out: Path, build: Path) -> None:
+    """Move the finished site into place; an old site goes only now."""
+    if out.exists():
+        old = build.with_name(build.name + "-old")
+        out.rename(old)
+        build.rename(out)
+        shutil.rmtree(old)
+    else:
+        build.rename(out)

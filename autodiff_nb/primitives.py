@@ -1,0 +1,268 @@
+"""Every differentiable operation the engine knows, forward and VJP side by side.
+
+A primitive is a NumPy forward function plus its vector-Jacobian product
+(VJP): given the gradient ``g`` arriving at the output, the output value
+``out`` and the forward inputs, the VJP returns one gradient per input
+(``None`` for an input that takes no gradient, such as a boolean mask).
+A VJP may return a gradient in the broadcast (output) shape: the reverse
+pass sums it back to the input's shape with ``unbroadcast``, once for all.
+``out`` is passed so that exp, tanh and sigmoid reuse their forward value
+instead of recomputing it.
+
+``rules`` holds, per input, the chain-rule step written the way the lecture
+writes it: ``{g}`` is the gradient arriving at the output (e.g. ``∇z1 L``),
+``{0}``, ``{1}`` name the inputs and ``{out}`` the output. The stepper and the
+lessons print these; the engine never reads them.
+
+``PRIMITIVES`` maps each name to its ``Primitive``, so tests and lessons can
+enumerate every operation.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+PRIMITIVES: dict[str, "Primitive"] = {}
+
+
+class Primitive:
+    """One operation: a name, its forward, its VJP and how to draw and explain it."""
+
+    __slots__ = ("name", "forward", "vjp", "symbol", "rules")
+
+    def __init__(self, name, forward, vjp, symbol=None, rules=()):
+        self.name = name
+        self.forward = forward
+        self.vjp = vjp
+        self.symbol = symbol or name
+        self.rules = rules
+
+    def __repr__(self):
+        return f"<primitive {self.name}>"
+
+
+def defprimitive(name, forward, vjp, symbol=None, rules=()):
+    """Create a primitive and register it under ``name``."""
+    prim = Primitive(name, forward, vjp, symbol, rules)
+    PRIMITIVES[name] = prim
+    return prim
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` back down to ``shape``, undoing NumPy broadcasting.
+
+    A forward that broadcast an input of shape ``shape`` used each of its
+    elements several times, so by the "+=" rule its gradient is the sum of
+    the gradients of all those uses.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad
+
+
+def _expand_reduced(g, shape, axis, keepdims):
+    """Give a reduction's gradient back the reduced axes, so it broadcasts to ``shape``."""
+    if axis is None:
+        return np.reshape(g, (1,) * len(shape)) if not keepdims else g
+    if keepdims:
+        return g
+    axes = (axis,) if np.isscalar(axis) else axis
+    return np.expand_dims(g, tuple(a % len(shape) for a in axes))
+
+
+def _count(shape, axis):
+    if axis is None:
+        return int(np.prod(shape))
+    axes = (axis,) if np.isscalar(axis) else axis
+    return int(np.prod([shape[a] for a in axes]))
+
+
+def _share_of_max(a, out, axis, keepdims):
+    """Where the maximum came from: 1 at the max, ties sharing the gradient evenly."""
+    hits = a == _expand_reduced(out, a.shape, axis, keepdims)
+    return hits / hits.sum(axis=axis, keepdims=True)
+
+
+def _tie_split(a, b):
+    """Weight of ``a`` in maximum(a, b): 1 where a wins, 1/2 on ties (as PyTorch)."""
+    return (a > b) + 0.5 * (a == b)
+
+
+def _logsumexp(a, axis=None, keepdims=False):
+    m = np.max(a, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _log_softmax(a, axis=-1):
+    return a - _logsumexp(a, axis=axis, keepdims=True)
+
+
+def _sigmoid(a):
+    # exp(-log(1 + exp(-a))) never overflows, for any sign of a.
+    return np.exp(-np.logaddexp(0, -a))
+
+
+def _power_exponent_grad(g, out, a):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return g * out * np.log(a)
+
+
+def _matmul_vjp(g, out, a, b):
+    if a.ndim == 1 and b.ndim == 1:
+        return g * b, g * a
+    # Treat 1-D operands as a row (left) or a column (right), as np.matmul does.
+    a2 = a[np.newaxis, :] if a.ndim == 1 else a
+    b2 = b[:, np.newaxis] if b.ndim == 1 else b
+    g2 = np.expand_dims(g, -2) if a.ndim == 1 else g
+    g2 = np.expand_dims(g2, -1) if b.ndim == 1 else g2
+    ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+    gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
+    return ga, gb
+
+
+def _outer_vjp(g, out, a, b):
+    return (g @ b.ravel()).reshape(a.shape), (a.ravel() @ g).reshape(b.shape)
+
+
+def _getitem_vjp(g, out, a, index):
+    grad = np.zeros_like(a, dtype=g.dtype)
+    np.add.at(grad, index, g)  # add.at, not assignment: an index may repeat
+    return (grad,)
+
+
+def _concatenate_vjp(g, out, *arrays, axis=0):
+    cuts = np.cumsum([x.shape[axis] for x in arrays])[:-1]
+    return tuple(np.split(g, cuts, axis=axis))
+
+
+def _stack_vjp(g, out, *arrays, axis=0):
+    return tuple(np.moveaxis(g, axis, 0))
+
+
+def _where_vjp(g, out, cond, a, b):
+    zero = np.zeros((), dtype=g.dtype)
+    return None, np.where(cond, g, zero), np.where(cond, zero, g)
+
+
+# --- the registry: forward and VJP side by side ------------------------------
+
+ADD = defprimitive(
+    "add", np.add,
+    lambda g, out, a, b: (g, g),
+    symbol="+", rules=("{g}", "{g}"))
+SUB = defprimitive(
+    "sub", np.subtract,
+    lambda g, out, a, b: (g, -g),
+    symbol="−", rules=("{g}", "−{g}"))
+MUL = defprimitive(
+    "mul", np.multiply,
+    lambda g, out, a, b: (g * b, g * a),
+    symbol="×", rules=("{g} · {1}", "{g} · {0}"))
+DIV = defprimitive(
+    "div", np.divide,
+    lambda g, out, a, b: (g / b, -g * out / b),
+    symbol="÷", rules=("{g} / {1}", "−{g} · {0} / {1}²"))
+NEG = defprimitive(
+    "neg", np.negative, lambda g, out, a: (-g,),
+    symbol="−x", rules=("−{g}",))
+POW = defprimitive(
+    "pow", lambda a, exponent: np.power(a, exponent),
+    lambda g, out, a, exponent: (g * exponent * np.power(a, exponent - 1),),
+    symbol="pow", rules=("{g} · {exponent} · {0}^({exponent} − 1)",))
+POWER = defprimitive(
+    "power", np.power,
+    lambda g, out, a, b: (g * b * np.power(a, b - 1), _power_exponent_grad(g, out, a)),
+    symbol="**", rules=("{g} · {1} · {0}^({1} − 1)", "{g} · {out} · log({0})"))
+MATMUL = defprimitive(
+    "matmul", np.matmul, _matmul_vjp,
+    symbol="matmul", rules=("{g} @ {1}ᵀ", "{0}ᵀ @ {g}"))
+OUTER = defprimitive(
+    "outer", np.outer, _outer_vjp,
+    symbol="outer", rules=("{g} @ {1}", "{0}ᵀ @ {g}"))
+EXP = defprimitive(
+    "exp", np.exp, lambda g, out, a: (g * out,),
+    rules=("{g} · exp({0})",))
+LOG = defprimitive(
+    "log", np.log, lambda g, out, a: (g / a,),
+    rules=("{g} / {0}",))
+SQRT = defprimitive(
+    "sqrt", np.sqrt, lambda g, out, a: (g / (2 * out),),
+    rules=("{g} / (2 · sqrt({0}))",))
+ABS = defprimitive(
+    "abs", np.abs, lambda g, out, a: (g * np.sign(a),),
+    rules=("{g} · sign({0})",))
+TANH = defprimitive(
+    "tanh", np.tanh, lambda g, out, a: (g * (1 - out * out),),
+    rules=("{g} · (1 − tanh²({0}))",))
+SIGMOID = defprimitive(
+    "sigmoid", _sigmoid, lambda g, out, a: (g * out * (1 - out),),
+    symbol="σ", rules=("{g} · σ({0}) · (1 − σ({0}))",))
+RELU = defprimitive(
+    "relu", lambda a: np.maximum(a, 0), lambda g, out, a: (g * (a > 0),),
+    rules=("{g} · [{0} > 0]",))
+MAXIMUM = defprimitive(
+    "maximum", np.maximum,
+    lambda g, out, a, b: (g * _tie_split(a, b), g * _tie_split(b, a)),
+    rules=("{g} · [{0} ≥ {1}]", "{g} · [{1} ≥ {0}]"))
+MINIMUM = defprimitive(
+    "minimum", np.minimum,
+    lambda g, out, a, b: (g * _tie_split(b, a), g * _tie_split(a, b)),
+    rules=("{g} · [{0} ≤ {1}]", "{g} · [{1} ≤ {0}]"))
+CLIP = defprimitive(
+    "clip", lambda a, low, high: np.clip(a, low, high),
+    lambda g, out, a, low, high: (g * ((a >= low) & (a <= high)),),
+    rules=("{g} · [{low} ≤ {0} ≤ {high}]",))
+SUM = defprimitive(
+    "sum", lambda a, axis=None, keepdims=False: np.sum(a, axis=axis, keepdims=keepdims),
+    lambda g, out, a, axis=None, keepdims=False:
+        (np.broadcast_to(_expand_reduced(g, a.shape, axis, keepdims), a.shape),),
+    symbol="Σ", rules=("broadcast({g})",))
+MEAN = defprimitive(
+    "mean", lambda a, axis=None, keepdims=False: np.mean(a, axis=axis, keepdims=keepdims),
+    lambda g, out, a, axis=None, keepdims=False:
+        (np.broadcast_to(_expand_reduced(g, a.shape, axis, keepdims)
+                         / _count(a.shape, axis), a.shape),),
+    rules=("broadcast({g}) / n",))
+MAX = defprimitive(
+    "max", lambda a, axis=None, keepdims=False: np.max(a, axis=axis, keepdims=keepdims),
+    lambda g, out, a, axis=None, keepdims=False:
+        (_expand_reduced(g, a.shape, axis, keepdims) * _share_of_max(a, out, axis, keepdims),),
+    rules=("{g} · [{0} = max]",))
+RESHAPE = defprimitive(
+    "reshape", lambda a, shape: np.reshape(a, shape),
+    lambda g, out, a, shape: (np.reshape(g, a.shape),),
+    rules=("reshape({g})",))
+TRANSPOSE = defprimitive(
+    "transpose", lambda a, axes=None: np.transpose(a, axes),
+    lambda g, out, a, axes=None:
+        (np.transpose(g, None if axes is None else np.argsort(axes)),),
+    symbol="ᵀ", rules=("{g}ᵀ",))
+GETITEM = defprimitive(
+    "getitem", lambda a, index: a[index], _getitem_vjp,
+    symbol="[ ]", rules=("scatter({g})",))
+CONCATENATE = defprimitive(
+    "concatenate", lambda *arrays, axis=0: np.concatenate(arrays, axis=axis),
+    _concatenate_vjp, symbol="concat", rules=("slice({g})",))
+STACK = defprimitive(
+    "stack", lambda *arrays, axis=0: np.stack(arrays, axis=axis),
+    _stack_vjp, rules=("slice({g})",))
+WHERE = defprimitive(
+    "where", np.where, _where_vjp,
+    rules=("", "{g} · [{0}]", "{g} · [not {0}]"))
+LOGSUMEXP = defprimitive(
+    "logsumexp", _logsumexp,
+    lambda g, out, a, axis=None, keepdims=False:
+        (_expand_reduced(g, a.shape, axis, keepdims)
+         * np.exp(a - _expand_reduced(out, a.shape, axis, keepdims)),),
+    rules=("{g} · softmax({0})",))
+LOG_SOFTMAX = defprimitive(
+    "log_softmax", _log_softmax,
+    lambda g, out, a, axis=-1: (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),),
+    rules=("{g} − softmax({0}) · Σ{g}",))

@@ -1,0 +1,366 @@
+"""The tape (a Wengert list) and the reverse pass that walks it.
+
+Every differentiable operation appends one immutable ``Record`` to the tape,
+so recording order is already a topological order: the reverse pass is a
+plain reverse loop, no graph search. Gradients live in a dict keyed by
+tape-assigned tensor ids (never array addresses) and are summed out of place,
+so add's VJP may hand the very same array to both of its inputs.
+
+``backward_steps`` yields one ``Step`` snapshot per reverse step; ``backward``
+is nothing but a loop that consumes it, so the stepper that replays those
+snapshots shows exactly what the engine did.
+
+Memory: a record holds its inputs strongly and its output only through a
+weak reference, and the tape holds records only through those same weak
+references. A graph therefore lives exactly as long as the tensors that
+reach it, with no reference cycles for the garbage collector to chase.
+"""
+from __future__ import annotations
+
+import itertools
+import weakref
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .errors import AnomalyError, GraphError, at_user_line, user_line
+from .primitives import unbroadcast
+
+
+class Record(NamedTuple):
+    """One recorded operation: ``output = primitive(*inputs, **params)``."""
+
+    index: int          # position on the tape, increasing in recording order
+    primitive: Any      # the ``Primitive`` (forward, VJP, symbol, rules)
+    inputs: tuple       # the input Tensors, in order
+    output: Any         # weakref to the output Tensor (no cycle)
+    params: dict        # non-tensor arguments (axis, shape, exponent, ...)
+    scope: tuple        # the ``scope(...)`` names active when recorded
+
+
+class Update(NamedTuple):
+    """What one reverse step did to one input's gradient."""
+
+    tensor: Any         # the input Tensor
+    sent: np.ndarray    # the gradient this step sends to it
+    mode: str           # "=" (first write in this pass) or "+=" (accumulated)
+    before: Any         # its gradient before this step (None for "=")
+    after: np.ndarray   # its gradient after this step
+
+
+class Step(NamedTuple):
+    """One reverse step: the gradient arriving at ``record``'s output, sent to its inputs."""
+
+    record: Record
+    grad_output: np.ndarray
+    updates: tuple      # one ``Update`` per input that takes a gradient
+
+
+class _State:
+    """Process-wide switches: recording on or off, anomaly checks, the scope path."""
+
+    __slots__ = ("grad_enabled", "anomaly", "scope")
+
+    def __init__(self):
+        self.grad_enabled = True
+        self.anomaly = False
+        self.scope = ()
+
+
+STATE = _State()
+
+
+class _Switch:
+    """Set one ``STATE`` attribute for a ``with`` block (or a decorated function)."""
+
+    def __init__(self, attribute, value):
+        self.attribute = attribute
+        self.value = value
+        self._saved = []
+
+    def __enter__(self):
+        self._saved.append(getattr(STATE, self.attribute))
+        setattr(STATE, self.attribute, self.value)
+        return self
+
+    def __exit__(self, *exc):
+        setattr(STATE, self.attribute, self._saved.pop())
+        return False
+
+    def __call__(self, function):
+        def wrapped(*args, **kwargs):
+            with self:
+                return function(*args, **kwargs)
+        wrapped.__name__ = getattr(function, "__name__", "wrapped")
+        wrapped.__doc__ = getattr(function, "__doc__", None)
+        return wrapped
+
+
+def no_grad():
+    """Compute without recording, e.g. for evaluation or parameter updates."""
+    return _Switch("grad_enabled", False)
+
+
+def enable_grad():
+    """Record again inside a ``no_grad`` block."""
+    return _Switch("grad_enabled", True)
+
+
+def detect_anomaly():
+    """Check every forward value and every gradient for NaN or inf.
+
+    Off by default because the check costs a pass over every array. When a
+    non-finite number appears, the error names the first operation that
+    produced it and the line of user code that recorded it.
+    """
+    return _Switch("anomaly", True)
+
+
+class scope(_Switch):
+    """Label the operations recorded inside the block, e.g. ``with scope("layer1"):``.
+
+    Scopes nest; drawings can collapse everything recorded under one scope
+    into a single box. ``nn`` modules open one scope each.
+    """
+
+    def __init__(self, name):
+        super().__init__("scope", None)
+        self.name = str(name)
+
+    def __enter__(self):
+        self.value = STATE.scope + (self.name,)
+        return super().__enter__()
+
+
+class Tape:
+    """The list of live records, in recording order.
+
+    Entries are the weak references that records keep to their outputs; a
+    dead entry belongs to a graph nobody can reach any more and is dropped
+    by ``compact``, which ``record`` calls every 1024 ticks of the clock.
+    """
+
+    def __init__(self):
+        self._entries: list[weakref.ref] = []
+        self.clock = itertools.count()   # record indices; also stamps changes to .data
+        self._compact_at = 1024
+        self._roots = []                 # (weakref to root, seed) of recent backward passes
+
+    def remember(self, root, seed):
+        """Note a finished backward pass (weakly: the root may die)."""
+        self._roots = [(r, s) for r, s in self._roots if r() is not None and r() is not root]
+        self._roots.append((weakref.ref(root), seed))
+        del self._roots[:-16]
+
+    def remembered(self):
+        """Live roots of recent backward passes with their seeds, newest first."""
+        for ref, seed in reversed(self._roots):
+            root = ref()
+            if root is not None:
+                yield root, seed
+
+    def compact(self):
+        """Drop dead entries once the list has doubled since the last compaction."""
+        if len(self._entries) >= self._compact_at:
+            self._entries = [e for e in self._entries if e() is not None]
+            self._compact_at = max(1024, 2 * len(self._entries))
+
+    def reversed_records(self, upto):
+        """Live records with index <= ``upto``, newest first."""
+        for entry in reversed(self._entries):
+            tensor = entry()
+            if tensor is not None:
+                record = tensor._record
+                if record.index <= upto:
+                    yield record
+
+    def records_for(self, *roots):
+        """The records the ``roots`` depend on, in recording order."""
+        needed = {root._id for root in roots}
+        found = []
+        upto = max((r._record.index for r in roots if r._record is not None), default=-1)
+        for record in self.reversed_records(upto):
+            if record.output()._id in needed:
+                found.append(record)
+                needed.update(t._id for t in record.inputs)
+        found.reverse()
+        return found
+
+
+TAPE = Tape()
+
+
+def _seed(root, grad):
+    if grad is None:
+        if root._data.size != 1:
+            raise GraphError(at_user_line(
+                f"backward: the output has shape {root._data.shape}, so the gradient to start "
+                f"from is ambiguous. Call backward() on a scalar (e.g. loss.sum()), or pass "
+                f"grad= an array of shape {root._data.shape}."))
+        return np.ones_like(root._data)
+    grad = np.asarray(getattr(grad, "_data", grad), dtype=root._data.dtype)
+    if grad.shape != root._data.shape:
+        try:
+            grad = np.broadcast_to(grad, root._data.shape)
+        except ValueError:
+            raise GraphError(at_user_line(
+                f"backward: grad has shape {grad.shape} but the output has shape "
+                f"{root._data.shape}; expected the same shape (or a scalar).")) from None
+    return grad
+
+
+def _raise_second_backward(record):
+    raise GraphError(at_user_line(
+        f"backward: operation #{record.index} '{record.primitive.name}' was already used by "
+        f"an earlier backward pass. Pass retain_graph=True to that first backward() to go "
+        f"through the graph again (gradients then accumulate), or recompute the forward pass."))
+
+
+def _raise_modified(record, tensor):
+    raise GraphError(at_user_line(
+        f"backward: input {tensor._label()} of operation #{record.index} "
+        f"'{record.primitive.name}' was modified in place after it was recorded "
+        f"(its .data was assigned after the operation), so its gradient would be wrong. "
+        f"Change parameters after backward(), or work on a copy."))
+
+
+def _check_finite(what, record, array):
+    if array is not None and not np.all(np.isfinite(array)):
+        raise AnomalyError(at_user_line(
+            f"detect_anomaly: {what} of operation #{record.index} '{record.primitive.name}' "
+            f"contains NaN or inf (first non-finite operation on this tape)."))
+
+
+def reverse_pass(root, seed, free_graph=False, grads=None, keep_all=False):
+    """Walk the tape backward from ``root``, yielding one ``Step`` per operation.
+
+    The gradient arriving at each record's output is final by the time the
+    loop reaches it: every consumer was recorded later, so was visited
+    earlier. A VJP may return a gradient in its broadcast shape; it is summed
+    back to the input's shape here, once for every primitive. ``grads`` (a
+    dict, filled in place) ends up holding the gradient of every leaf, and of
+    every tensor with ``keep_all`` (otherwise an output's gradient is let go
+    once its operation has used it, as hand-written backprop would).
+
+    This walk has no side effects except ``free_graph``, which marks each
+    visited operation as used so that a second backward can be refused.
+    """
+    grads = {} if grads is None else grads
+    grads[root._id] = seed
+    anomaly = STATE.anomaly
+    upto = root._record.index if root._record is not None else -1
+    new_tuple = tuple.__new__
+    for entry in reversed(TAPE._entries):
+        output = entry()
+        if output is None:
+            continue
+        g = grads.get(output._id)
+        if g is None:
+            continue
+        record = output._record
+        if record.index > upto:
+            continue
+        if not keep_all:
+            del grads[output._id]
+        if free_graph:
+            if output._freed:
+                _raise_second_backward(record)
+            output._freed = True
+        args = []
+        for tensor in record.inputs:
+            if tensor._changed_at > record.index:
+                _raise_modified(record, tensor)
+            args.append(tensor._data)
+        if record.params:
+            sent_all = record.primitive.vjp(g, output._data, *args, **record.params)
+        else:
+            sent_all = record.primitive.vjp(g, output._data, *args)
+        updates = []
+        for tensor, sent in zip(record.inputs, sent_all):
+            if sent is None or not tensor.requires_grad:
+                continue
+            if sent.shape != tensor._data.shape:
+                sent = unbroadcast(sent, tensor._data.shape)
+            if anomaly:
+                _check_finite("the gradient sent to an input", record, sent)
+            key = tensor._id
+            before = grads.get(key)
+            if before is None:
+                grads[key] = sent
+                updates.append(new_tuple(Update, (tensor, sent, "=", None, sent)))
+            else:
+                grads[key] = after = before + sent
+                updates.append(new_tuple(Update, (tensor, sent, "+=", before, after)))
+        yield new_tuple(Step, (record, g, tuple(updates)))
+
+
+def backward_steps(root, grad=None, retain_graph=False):
+    """``reverse_pass`` plus what ``backward()`` leaves behind.
+
+    When the walk ends, leaves that require grad (and tensors that asked to
+    ``retain_grad``) get ``.grad`` added to, as in PyTorch, and the root is
+    remembered so that a drawing made afterwards can show every gradient.
+    """
+    seed = _seed(root, grad)
+    grads = {}
+    retained = [(root, seed)] if root._record is None or root._retains_grad else []
+    leaves = {}
+    for step in reverse_pass(root, seed, free_graph=not retain_graph, grads=grads):
+        output = step.record.output()
+        if output._retains_grad and output is not root:
+            retained.append((output, step.grad_output))
+        for update in step.updates:
+            if update.tensor._record is None:
+                leaves[update.tensor._id] = update.tensor
+        yield step
+    retained.extend((tensor, grads[key]) for key, tensor in leaves.items())
+    for tensor, g in retained:
+        tensor.grad = np.array(g) if tensor.grad is None else tensor.grad + g
+    TAPE.remember(root, seed)
+
+
+def run_backward(root, grad=None, retain_graph=False):
+    """Consume ``backward_steps`` to the end: this *is* ``Tensor.backward``."""
+    for _ in backward_steps(root, grad, retain_graph):
+        pass
+
+
+def gradients(tensor):
+    """Every gradient of the latest backward pass that went through ``tensor``.
+
+    Returns ``{tensor id: gradient}`` (empty before any backward). Drawings
+    call this instead of the engine keeping every intermediate gradient
+    alive: the walk is repeated, without side effects, from the remembered
+    root and seed, which gives the very same numbers.
+    """
+    for root, seed in TAPE.remembered():
+        if root is tensor or tensor._id in {t._id for r in TAPE.records_for(root)
+                                            for t in r.inputs}:
+            grads = {}
+            for _ in reverse_pass(root, seed, grads=grads, keep_all=True):
+                pass
+            return grads
+    return {}
+
+
+_new_record = tuple.__new__  # skips NamedTuple's Python-level __new__
+
+
+def record(primitive, inputs, output, params):
+    """Append the operation that produced ``output`` to the tape."""
+    entry = _weakref(output)
+    index = next(TAPE.clock)
+    output._record = _new_record(Record, (index, primitive, inputs, entry, params, STATE.scope))
+    TAPE._entries.append(entry)
+    if not index & 1023:
+        TAPE.compact()
+    if STATE.anomaly:
+        _check_finite("the forward value", output._record, output._data)
+
+
+_weakref = weakref.ref
+
+
+__all__ = ["Record", "Update", "Step", "TAPE", "backward_steps", "reverse_pass", "gradients",
+           "run_backward",
+           "no_grad", "enable_grad", "detect_anomaly", "scope", "user_line"]

@@ -1,0 +1,291 @@
+"""``Tensor``: a NumPy array that records the operations applied to it.
+
+Each operation runs its primitive's NumPy forward and, when some input
+requires a gradient and recording is on, appends a record to the tape. The
+reverse pass lives in ``tape.py``; this module is only the front end.
+"""
+from __future__ import annotations
+
+import itertools
+import numbers
+
+import numpy as np
+
+from . import primitives as P
+from .errors import DTypeError, ShapeError, at_user_line
+from .tape import STATE, TAPE, record, run_backward
+
+_ids = itertools.count()
+
+
+def _shape_problem(prim, inputs, params):
+    """Say in words why ``prim`` could not combine these shapes."""
+    shapes = [t._data.shape for t in inputs]
+    name = prim.name
+    if name == "matmul":
+        a, b = shapes
+        if len(a) == 0 or len(b) == 0:
+            return f"matmul: operands must have at least 1 dimension, got shapes {a} and {b}"
+        inner_b = b[0] if len(b) == 1 else b[-2]
+        return (f"matmul: shapes {a} and {b} do not fit: expected a.shape[-1] == "
+                f"b.shape[{0 if len(b) == 1 else -2}] ({a[-1]} != {inner_b})")
+    if name in ("reshape", "getitem", "transpose", "concatenate", "stack", "outer") \
+            or len(inputs) == 1:
+        detail = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        return f"{name}: cannot apply to shape(s) {', '.join(map(str, shapes))} ({detail})"
+    return (f"{name}: cannot broadcast shapes {' and '.join(map(str, shapes))}: "
+            f"expected each trailing dimension to match or be 1")
+
+
+def _lift(value, like):
+    """A constant operand as a Tensor; Python numbers take the other operand's float dtype."""
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        dtype = like._data.dtype if like._data.dtype.kind == "f" else np.float64
+        return Tensor._result(np.asarray(value, dtype=dtype))
+    return Tensor(value)
+
+
+def apply(prim, *args, **params):
+    """Run ``prim`` forward on ``args`` (Tensors or constants) and record it."""
+    inputs = args
+    for a in args:
+        if type(a) is not Tensor:
+            like = next(t for t in args if isinstance(t, Tensor))
+            inputs = tuple(t if isinstance(t, Tensor) else _lift(t, like) for t in args)
+            break
+    try:
+        if len(inputs) == 1:
+            data = prim.forward(inputs[0]._data, **params)
+        elif len(inputs) == 2:
+            data = prim.forward(inputs[0]._data, inputs[1]._data, **params)
+        else:
+            data = prim.forward(*[t._data for t in inputs], **params)
+    except (ValueError, IndexError, TypeError) as exc:
+        message = _shape_problem(prim, inputs, params)
+        raise ShapeError(at_user_line(f"{message}\n  ({exc})")) from None
+    if type(data) is not np.ndarray:
+        data = np.asarray(data)
+    out = _new_tensor(Tensor)
+    out._data = data
+    out._id = next(_ids)
+    if STATE.grad_enabled:
+        for t in inputs:
+            if t.requires_grad:
+                out.requires_grad = True
+                record(prim, inputs, out, params)
+                break
+    return out
+
+
+_new_tensor = object.__new__
+
+
+class Tensor:
+    """An array plus what is needed to differentiate through it.
+
+    ``Tensor(data, requires_grad=False, name=None)`` copies ``data``. Python
+    numbers and lists become float64; NumPy arrays keep their dtype, so
+    float32 stays float32 and integer labels stay integers. Only floating
+    point tensors can require a gradient.
+    """
+
+    # Defaults live on the class so that creating a tensor stores only what differs.
+    _record = None          # the Record that produced this tensor (None for leaves)
+    requires_grad = False
+    name = None
+    grad = None             # .grad: on leaves that require grad, after backward
+    _changed_at = -1        # tape clock at the last assignment to .data
+    _freed = False          # set once a backward pass went through this tensor's record
+    _retains_grad = False
+    __array_ufunc__ = None  # make ``ndarray * Tensor`` call Tensor.__rmul__
+
+    def __init__(self, data, requires_grad=False, name=None, dtype=None):
+        if isinstance(data, Tensor):
+            data = data._data
+        from_python = not isinstance(data, (np.ndarray, np.generic))
+        array = np.array(data, dtype=dtype)
+        if from_python and dtype is None and array.dtype.kind in "iu":
+            array = array.astype(np.float64)
+        if array.dtype.kind not in "biuf":
+            raise DTypeError(at_user_line(
+                f"Tensor: cannot hold data of dtype {array.dtype}; expected numbers "
+                f"(float for anything that needs a gradient)"))
+        if requires_grad and array.dtype.kind != "f":
+            raise DTypeError(at_user_line(
+                f"Tensor: requires_grad=True needs floating point data, got dtype "
+                f"{array.dtype} of shape {array.shape}; convert with .astype(float)"))
+        self._data = array
+        self._id = next(_ids)
+        if requires_grad:
+            self.requires_grad = True
+        if name is not None:
+            self.name = str(name)
+
+    @classmethod
+    def _result(cls, data):
+        tensor = object.__new__(cls)
+        tensor._data = data
+        tensor._id = next(_ids)
+        return tensor
+
+    # --- data and metadata -------------------------------------------------
+    @property
+    def data(self):
+        """The NumPy array. Assigning (also ``t.data -= ...``) counts as an in-place change."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        self._data = np.asarray(getattr(value, "_data", value), dtype=self._data.dtype)
+        self._changed_at = next(TAPE.clock)
+
+    shape = property(lambda self: self._data.shape)
+    ndim = property(lambda self: self._data.ndim)
+    size = property(lambda self: self._data.size)
+    dtype = property(lambda self: self._data.dtype)
+    is_leaf = property(lambda self: self._record is None)
+    T = property(lambda self: apply(P.TRANSPOSE, self))
+
+    def numpy(self):
+        return self._data
+
+    def item(self):
+        return self._data.item()
+
+    def detach(self):
+        """The same data, cut off from the graph."""
+        return Tensor._result(self._data)
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this intermediate tensor after backward."""
+        self._retains_grad = True
+        return self
+
+    def __array__(self, dtype=None, copy=None):
+        return self._data if dtype is None else self._data.astype(dtype)
+
+    def __len__(self):
+        return len(self._data)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __float__(self):
+        return float(self._data)
+
+    def _label(self):
+        return repr(self.name) if self.name else f"of shape {self._data.shape}"
+
+    def __repr__(self):
+        body = np.array2string(self._data, precision=4, separator=", ", threshold=20,
+                               edgeitems=3, prefix="Tensor(")
+        parts = [body]
+        if self.name:
+            parts.append(f"name={self.name!r}")
+        parts.append(f"shape={self._data.shape}")
+        if self._data.dtype != np.float64:
+            parts.append(f"dtype={self._data.dtype}")
+        if self._record is not None:
+            parts.append(f"op={self._record.primitive.name!r}")
+        if self.requires_grad:
+            if self._record is None or self._retains_grad:
+                parts.append("grad=None" if self.grad is None else "grad=computed")
+            else:
+                parts.append("requires_grad=True")
+        return f"Tensor({', '.join(parts)})"
+
+    # --- the reverse pass --------------------------------------------------
+    def backward(self, grad=None, retain_graph=False):
+        """Fill ``.grad`` of every leaf this tensor depends on.
+
+        A scalar output starts from 1; any other output needs ``grad`` of its
+        shape. A second backward through the same graph raises unless the
+        first used ``retain_graph=True`` (then gradients accumulate).
+        """
+        run_backward(self, grad, retain_graph)
+
+    def draw(self, **options):
+        """Draw the computation that produced this tensor (see ``autodiff_nb.draw``)."""
+        from .draw import draw
+        return draw(self, **options)
+
+    # --- arithmetic --------------------------------------------------------
+    def __add__(self, other): return apply(P.ADD, self, other)
+    def __radd__(self, other): return apply(P.ADD, other, self)
+    def __sub__(self, other): return apply(P.SUB, self, other)
+    def __rsub__(self, other): return apply(P.SUB, other, self)
+    def __mul__(self, other): return apply(P.MUL, self, other)
+    def __rmul__(self, other): return apply(P.MUL, other, self)
+    def __truediv__(self, other): return apply(P.DIV, self, other)
+    def __rtruediv__(self, other): return apply(P.DIV, other, self)
+    def __matmul__(self, other): return apply(P.MATMUL, self, other)
+    def __rmatmul__(self, other): return apply(P.MATMUL, other, self)
+    def __neg__(self): return apply(P.NEG, self)
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, numbers.Number):
+            return apply(P.POW, self, exponent=exponent)
+        return apply(P.POWER, self, exponent)
+
+    def __rpow__(self, base):
+        return apply(P.POWER, base, self)
+
+    # Comparisons give plain boolean tensors (masks); they are not differentiable.
+    def __gt__(self, other): return Tensor._result(self._data > np.asarray(other))
+    def __ge__(self, other): return Tensor._result(self._data >= np.asarray(other))
+    def __lt__(self, other): return Tensor._result(self._data < np.asarray(other))
+    def __le__(self, other): return Tensor._result(self._data <= np.asarray(other))
+
+    def __getitem__(self, index):
+        return apply(P.GETITEM, self, index=_plain_index(index))
+
+    # --- elementwise and reductions ----------------------------------------
+    def exp(self): return apply(P.EXP, self)
+    def log(self): return apply(P.LOG, self)
+    def sqrt(self): return apply(P.SQRT, self)
+    def abs(self): return apply(P.ABS, self)
+    def tanh(self): return apply(P.TANH, self)
+    def sigmoid(self): return apply(P.SIGMOID, self)
+    def relu(self): return apply(P.RELU, self)
+    def clip(self, low, high): return apply(P.CLIP, self, low=low, high=high)
+
+    def sum(self, axis=None, keepdims=False):
+        return apply(P.SUM, self, axis=_axis(axis), keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return apply(P.MEAN, self, axis=_axis(axis), keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return apply(P.MAX, self, axis=_axis(axis), keepdims=keepdims)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        return apply(P.LOGSUMEXP, self, axis=_axis(axis), keepdims=keepdims)
+
+    def log_softmax(self, axis=-1):
+        return apply(P.LOG_SOFTMAX, self, axis=axis)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
+            shape = tuple(shape[0])
+        return apply(P.RESHAPE, self, shape=shape)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and not isinstance(axes[0], numbers.Integral):
+            axes = tuple(axes[0])
+        return apply(P.TRANSPOSE, self, axes=axes or None)
+
+
+def _axis(axis):
+    """Axes as an int or a tuple, so records hold hashable, printable parameters."""
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _plain_index(index):
+    """An index with Tensors replaced by their arrays."""
+    if isinstance(index, tuple):
+        return tuple(_plain_index(i) for i in index)
+    if isinstance(index, Tensor):
+        return index._data
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
