@@ -5,7 +5,7 @@ front end (``tensor.py``) and one registry of primitives (``primitives.py``).
 """
 from .checks import GradcheckError, gradcheck, jacobian
 from .errors import AnomalyError, DTypeError, GraphError, ShapeError
-from .functions import (abs, clip, concatenate, exp, log, log_softmax, logsumexp, matmul,
+from .functions import (abs, add, clip, concatenate, exp, log, log_softmax, logsumexp, matmul,
                         max, maximum, mean, minimum, neg, outer, relu, reshape, sigmoid,
                         sqrt, stack, sum, tanh, transpose, where)
 from .primitives import PRIMITIVES

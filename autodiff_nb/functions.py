@@ -13,6 +13,13 @@ def _tensor(x):
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
+def add(*terms):
+    """``a + b + c + ...`` recorded as one operation, as the lecture writes i3 = i1 + bx1 + i2 + bx2."""
+    if len(terms) == 2:
+        return apply(P.ADD, _tensor(terms[0]), terms[1])
+    return apply(P.ADD_N, *[_tensor(t) for t in terms])
+
+
 def exp(x): return apply(P.EXP, _tensor(x))
 def log(x): return apply(P.LOG, _tensor(x))
 def sqrt(x): return apply(P.SQRT, _tensor(x))

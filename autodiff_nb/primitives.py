@@ -157,6 +157,10 @@ ADD = defprimitive(
     "add", np.add,
     lambda g, out, a, b: (g, g),
     symbol="+", rules=("{g}", "{g}"))
+ADD_N = defprimitive(
+    "add_n", lambda *arrays: sum(arrays[1:], arrays[0]),
+    lambda g, out, *arrays: (g,) * len(arrays),
+    symbol="+", rules=("{g}",) * 8)
 SUB = defprimitive(
     "sub", np.subtract,
     lambda g, out, a, b: (g, -g),
