@@ -31,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # Progress lines from our own modules only; nbclient and nbconvert stay quiet.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("autodiff_nb").setLevel(logging.INFO)
     from autodiff_nb.export import ExportError, export_site
 
     try:

@@ -60,11 +60,14 @@ MATHJAX_SKIP = ("a11y",)
 
 # MathJax reads window.MathJax as its configuration when MathJax.js loads.
 # The wheel has only the STIX-Web fonts, so HTML-CSS must be told to use them
-# (its default, TeX fonts, would be fetched and missed). Its blank probe font
-# points at about:blank, which Chromium blocks on file:// with a console
-# error; a local() source fails the same way, silently.
+# (its default, TeX fonts, would be fetched and missed). Some @font-face
+# rules still name files that are not there: HTML-CSS's blank probe font
+# (about:blank, blocked on file:// with a console error) and the TeX fonts of
+# the NativeMML styles, which the hidden screen-reader MathML copies would
+# fetch. A local() source fails the same way, but silently and offline.
 HEAD = (
     r"""<script>
+var noFont = {src: "local('MathJax-none')"};
 window.MathJax = {
   tex2jax: {
     inlineMath: [["$", "$"], ["\\(", "\\)"]],
@@ -76,8 +79,12 @@ window.MathJax = {
   "HTML-CSS": {
     availableFonts: [], preferredFont: null, webFont: "STIX-Web",
     imageFont: null, linebreaks: {automatic: true},
-    styles: {"@font-face": {"font-family": "MathJax_Blank", src: "local('MathJax_Blank')"}}
+    styles: {"@font-face": noFont}
   },
+  NativeMML: {styles: {
+    "@font-face /*1*/": noFont, "@font-face /*2*/": noFont, "@font-face /*3*/": noFont,
+    "@font-face /*4*/": noFont, "@font-face /*5*/": noFont, "@font-face /*6*/": noFont
+  }},
   displayAlign: "center",
   messageStyle: "none"
 };
@@ -190,6 +197,7 @@ def export_site(src_dir, out_dir, execute: bool = True, timeout: int = 300,
     out.parent.mkdir(parents=True, exist_ok=True)
     build = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
+        build.chmod(0o755)  # mkdtemp makes it private; the site is for reading
         notebooks = [_load(path, execute, timeout) for path in sources]
         lessons = [Lesson(path, _title(nb, path)) for path, nb in zip(sources, notebooks)]
         _write_static(build / STATIC)

@@ -143,6 +143,7 @@ class Tape:
     def __init__(self):
         self._entries: list[weakref.ref] = []
         self.clock = itertools.count()   # record indices; also stamps changes to .data
+        self.last_change = -1            # clock at the latest assignment to any .data
         self._compact_at = 1024
         self._roots = []                 # (weakref to root, seed) of recent backward passes
 
@@ -216,6 +217,12 @@ def _raise_second_backward(record):
         f"through the graph again (gradients then accumulate), or recompute the forward pass."))
 
 
+def _check_unchanged(record):
+    for tensor in record.inputs:
+        if tensor._changed_at > record.index:
+            _raise_modified(record, tensor)
+
+
 def _raise_modified(record, tensor):
     raise GraphError(at_user_line(
         f"backward: input {tensor._label()} of operation #{record.index} "
@@ -231,24 +238,26 @@ def _check_finite(what, record, array):
             f"contains NaN or inf (first non-finite operation on this tape)."))
 
 
-def reverse_pass(root, seed, free_graph=False, grads=None, keep_all=False):
+def reverse_pass(root, seed, grads, free_graph=False, keep_all=False, receivers=None):
     """Walk the tape backward from ``root``, yielding one ``Step`` per operation.
 
     The gradient arriving at each record's output is final by the time the
     loop reaches it: every consumer was recorded later, so was visited
     earlier. A VJP may return a gradient in its broadcast shape; it is summed
-    back to the input's shape here, once for every primitive. ``grads`` (a
-    dict, filled in place) ends up holding the gradient of every leaf, and of
-    every tensor with ``keep_all`` (otherwise an output's gradient is let go
-    once its operation has used it, as hand-written backprop would).
+    back to the input's shape here, once for every primitive.
 
-    This walk has no side effects except ``free_graph``, which marks each
-    visited operation as used so that a second backward can be refused.
+    ``grads`` (a dict, filled in place) ends up holding the gradient of every
+    leaf and of every tensor that retains its gradient; with ``keep_all``, of
+    every tensor (otherwise an output's gradient is let go once its operation
+    has used it, as hand-written backprop would). ``receivers``, when given,
+    collects those leaves and retaining tensors. ``free_graph`` marks each
+    visited operation as used so that a second backward can be refused; the
+    walk has no other side effect.
     """
-    grads = {} if grads is None else grads
     grads[root._id] = seed
     anomaly = STATE.anomaly
     upto = root._record.index if root._record is not None else -1
+    check_changes = TAPE.last_change
     new_tuple = tuple.__new__
     for entry in reversed(TAPE._entries):
         output = entry()
@@ -258,25 +267,33 @@ def reverse_pass(root, seed, free_graph=False, grads=None, keep_all=False):
         if g is None:
             continue
         record = output._record
-        if record.index > upto:
+        index = record.index
+        if index > upto:
             continue
         if not keep_all:
-            del grads[output._id]
+            if output._retains_grad:
+                if receivers is not None:
+                    receivers.append(output)
+            else:
+                del grads[output._id]
         if free_graph:
             if output._freed:
                 _raise_second_backward(record)
             output._freed = True
-        args = []
-        for tensor in record.inputs:
-            if tensor._changed_at > record.index:
-                _raise_modified(record, tensor)
-            args.append(tensor._data)
+        inputs = record.inputs
+        if index < check_changes:
+            _check_unchanged(record)
         if record.params:
-            sent_all = record.primitive.vjp(g, output._data, *args, **record.params)
+            sent_all = record.primitive.vjp(g, output._data, *[t._data for t in inputs],
+                                            **record.params)
+        elif len(inputs) == 2:
+            sent_all = record.primitive.vjp(g, output._data, inputs[0]._data, inputs[1]._data)
+        elif len(inputs) == 1:
+            sent_all = record.primitive.vjp(g, output._data, inputs[0]._data)
         else:
-            sent_all = record.primitive.vjp(g, output._data, *args)
+            sent_all = record.primitive.vjp(g, output._data, *[t._data for t in inputs])
         updates = []
-        for tensor, sent in zip(record.inputs, sent_all):
+        for tensor, sent in zip(inputs, sent_all):
             if sent is None or not tensor.requires_grad:
                 continue
             if sent.shape != tensor._data.shape:
@@ -288,6 +305,8 @@ def reverse_pass(root, seed, free_graph=False, grads=None, keep_all=False):
             if before is None:
                 grads[key] = sent
                 updates.append(new_tuple(Update, (tensor, sent, "=", None, sent)))
+                if receivers is not None and tensor._record is None:
+                    receivers.append(tensor)
             else:
                 grads[key] = after = before + sent
                 updates.append(new_tuple(Update, (tensor, sent, "+=", before, after)))
@@ -303,18 +322,10 @@ def backward_steps(root, grad=None, retain_graph=False):
     """
     seed = _seed(root, grad)
     grads = {}
-    retained = [(root, seed)] if root._record is None or root._retains_grad else []
-    leaves = {}
-    for step in reverse_pass(root, seed, free_graph=not retain_graph, grads=grads):
-        output = step.record.output()
-        if output._retains_grad and output is not root:
-            retained.append((output, step.grad_output))
-        for update in step.updates:
-            if update.tensor._record is None:
-                leaves[update.tensor._id] = update.tensor
-        yield step
-    retained.extend((tensor, grads[key]) for key, tensor in leaves.items())
-    for tensor, g in retained:
+    receivers = [root] if root._record is None or root._retains_grad else []
+    yield from reverse_pass(root, seed, grads, free_graph=not retain_graph, receivers=receivers)
+    for tensor in receivers:
+        g = grads[tensor._id]
         tensor.grad = np.array(g) if tensor.grad is None else tensor.grad + g
     TAPE.remember(root, seed)
 
@@ -337,7 +348,7 @@ def gradients(tensor):
         if root is tensor or tensor._id in {t._id for r in TAPE.records_for(root)
                                             for t in r.inputs}:
             grads = {}
-            for _ in reverse_pass(root, seed, grads=grads, keep_all=True):
+            for _ in reverse_pass(root, seed, grads, keep_all=True):
                 pass
             return grads
     return {}

@@ -78,6 +78,58 @@ def apply(prim, *args, **params):
 
 
 _new_tensor = object.__new__
+_NO_PARAMS = {}
+
+
+def _unary(prim):
+    """A Tensor method for a one-input primitive without parameters, e.g. ``tanh``.
+
+    The same steps as ``apply``, unrolled: these run once per recorded
+    operation, so every call saved here is felt.
+    """
+    forward = prim.forward
+
+    def method(self):
+        data = forward(self._data)
+        if type(data) is not np.ndarray:
+            data = np.asarray(data)
+        out = _new_tensor(Tensor)
+        out._data = data
+        out._id = next(_ids)
+        if self.requires_grad and STATE.grad_enabled:
+            out.requires_grad = True
+            record(prim, (self,), out, _NO_PARAMS)
+        return out
+
+    method.__name__ = prim.name
+    return method
+
+
+def _binary(prim, reflected=False):
+    """A Tensor operator for a two-input primitive, e.g. ``__mul__`` (``__rmul__`` when reflected)."""
+    forward = prim.forward
+
+    def method(self, other):
+        if type(other) is not Tensor:
+            other = _lift(other, self)
+        a, b = (other, self) if reflected else (self, other)
+        try:
+            data = forward(a._data, b._data)
+        except (ValueError, TypeError) as exc:
+            message = _shape_problem(prim, (a, b), _NO_PARAMS)
+            raise ShapeError(at_user_line(f"{message}\n  ({exc})")) from None
+        if type(data) is not np.ndarray:
+            data = np.asarray(data)
+        out = _new_tensor(Tensor)
+        out._data = data
+        out._id = next(_ids)
+        if (a.requires_grad or b.requires_grad) and STATE.grad_enabled:
+            out.requires_grad = True
+            record(prim, (a, b), out, _NO_PARAMS)
+        return out
+
+    method.__name__ = f"__{'r' if reflected else ''}{prim.name}__"
+    return method
 
 
 class Tensor:
@@ -137,7 +189,7 @@ class Tensor:
     @data.setter
     def data(self, value):
         self._data = np.asarray(getattr(value, "_data", value), dtype=self._data.dtype)
-        self._changed_at = next(TAPE.clock)
+        self._changed_at = TAPE.last_change = next(TAPE.clock)
 
     shape = property(lambda self: self._data.shape)
     ndim = property(lambda self: self._data.ndim)
@@ -210,17 +262,17 @@ class Tensor:
         return draw(self, **options)
 
     # --- arithmetic --------------------------------------------------------
-    def __add__(self, other): return apply(P.ADD, self, other)
-    def __radd__(self, other): return apply(P.ADD, other, self)
-    def __sub__(self, other): return apply(P.SUB, self, other)
-    def __rsub__(self, other): return apply(P.SUB, other, self)
-    def __mul__(self, other): return apply(P.MUL, self, other)
-    def __rmul__(self, other): return apply(P.MUL, other, self)
-    def __truediv__(self, other): return apply(P.DIV, self, other)
-    def __rtruediv__(self, other): return apply(P.DIV, other, self)
-    def __matmul__(self, other): return apply(P.MATMUL, self, other)
-    def __rmatmul__(self, other): return apply(P.MATMUL, other, self)
-    def __neg__(self): return apply(P.NEG, self)
+    __add__ = _binary(P.ADD)
+    __radd__ = _binary(P.ADD, reflected=True)
+    __sub__ = _binary(P.SUB)
+    __rsub__ = _binary(P.SUB, reflected=True)
+    __mul__ = _binary(P.MUL)
+    __rmul__ = _binary(P.MUL, reflected=True)
+    __truediv__ = _binary(P.DIV)
+    __rtruediv__ = _binary(P.DIV, reflected=True)
+    __matmul__ = _binary(P.MATMUL)
+    __rmatmul__ = _binary(P.MATMUL, reflected=True)
+    __neg__ = _unary(P.NEG)
 
     def __pow__(self, exponent):
         if isinstance(exponent, numbers.Number):
@@ -240,13 +292,13 @@ class Tensor:
         return apply(P.GETITEM, self, index=_plain_index(index))
 
     # --- elementwise and reductions ----------------------------------------
-    def exp(self): return apply(P.EXP, self)
-    def log(self): return apply(P.LOG, self)
-    def sqrt(self): return apply(P.SQRT, self)
-    def abs(self): return apply(P.ABS, self)
-    def tanh(self): return apply(P.TANH, self)
-    def sigmoid(self): return apply(P.SIGMOID, self)
-    def relu(self): return apply(P.RELU, self)
+    exp = _unary(P.EXP)
+    log = _unary(P.LOG)
+    sqrt = _unary(P.SQRT)
+    abs = _unary(P.ABS)
+    tanh = _unary(P.TANH)
+    sigmoid = _unary(P.SIGMOID)
+    relu = _unary(P.RELU)
     def clip(self, low, high): return apply(P.CLIP, self, low=low, high=high)
 
     def sum(self, axis=None, keepdims=False):
