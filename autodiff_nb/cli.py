@@ -18,7 +18,7 @@ def _parser() -> argparse.ArgumentParser:
         "HTML site: index.html plus one page per lesson. DIR is replaced only once "
         "the whole site is built.",
     )
-    export.add_argument("notebooks", type=Path, help="folder with the lesson notebooks")
+    export.add_argument("notebooks", type=Path, metavar="NOTEBOOKS", help="folder with the lesson notebooks")
     export.add_argument("--out", type=Path, default=Path("site"), metavar="DIR",
                         help="where to write the site (default: ./site)")
     export.add_argument("--no-execute", dest="execute", action="store_false",

@@ -99,8 +99,7 @@ body { margin: 0; }
 main, .adnb-index { max-width: 960px; margin: 0 auto; padding: 0 1.5rem 3rem; box-sizing: border-box; }
 .adnb-nav { display: flex; gap: 1.5rem; padding: 0.8rem 0; margin-bottom: 1rem;
   border-bottom: 1px solid #e0e0e0; font: 14px/1.4 system-ui, sans-serif; }
-.adnb-nav + .jp-Cell, .adnb-nav-bottom { margin-top: 1rem; }
-.adnb-nav-bottom { border-top: 1px solid #e0e0e0; border-bottom: none; }
+.adnb-nav-bottom { margin-top: 1rem; border-top: 1px solid #e0e0e0; border-bottom: none; }
 .adnb-nav .adnb-next { margin-left: auto; }
 .adnb-nav a { color: #1565c0; text-decoration: none; }
 .adnb-nav a:hover { text-decoration: underline; }
@@ -226,8 +225,8 @@ def _load(path: Path, execute: bool, timeout: int):
         started = time.perf_counter()
         _execute(nb, path, timeout)
         log.info("executed %s in %.1f s", path.name, time.perf_counter() - started)
-    # Without it nbconvert emits no widget-manager loader and renders each
-    # widget's fallback instead of its (here dead) view.
+    # Without the widget state nbconvert emits no widget-manager loader and
+    # renders each widget's fallback instead of its (here dead) view.
     nb.metadata.pop("widgets", None)
     return nb
 

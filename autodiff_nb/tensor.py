@@ -50,7 +50,9 @@ def apply(prim, *args, **params):
     inputs = args
     for a in args:
         if type(a) is not Tensor:
-            like = next(t for t in args if isinstance(t, Tensor))
+            # where(mask, x, 0.0): the number follows x's dtype, not the mask's.
+            tensors = [t for t in args if isinstance(t, Tensor)]
+            like = next((t for t in tensors if t._data.dtype.kind == "f"), tensors[0])
             inputs = tuple(t if isinstance(t, Tensor) else _lift(t, like) for t in args)
             break
     try:
@@ -240,10 +242,9 @@ class Tensor:
         if self._record is not None:
             parts.append(f"op={self._record.primitive.name!r}")
         if self.requires_grad:
+            parts.append("requires_grad=True")
             if self._record is None or self._retains_grad:
                 parts.append("grad=None" if self.grad is None else "grad=computed")
-            else:
-                parts.append("requires_grad=True")
         return f"Tensor({', '.join(parts)})"
 
     # --- the reverse pass --------------------------------------------------

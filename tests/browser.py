@@ -63,9 +63,18 @@ def open_recorded(browser, url: str, timeout_ms: int = 30_000):
     page = browser.new_page()
     page.set_default_timeout(timeout_ms)
     log = PageLog()
-    page.on("request", lambda request: _record_request(log, request.url))
+
+    def on_request(request):
+        if not _is_local(request.url):
+            log.network.append(request.url)
+
+    def on_console(message):
+        if message.type == "error":
+            log.errors.append(f"console: {message.text}")
+
+    page.on("request", on_request)
+    page.on("console", on_console)
     page.on("pageerror", lambda error: log.errors.append(f"pageerror: {error}"))
-    page.on("console", lambda msg: msg.type == "error" and log.errors.append(f"console: {msg.text}"))
     page.route(lambda url: not _is_local(url), lambda route: route.abort())
     page.goto(url, wait_until="load")
     return page, log
@@ -73,11 +82,6 @@ def open_recorded(browser, url: str, timeout_ms: int = 30_000):
 
 def _is_local(url: str) -> bool:
     return url.startswith(("file:", "data:"))
-
-
-def _record_request(log: PageLog, url: str) -> None:
-    if not _is_local(url):
-        log.network.append(url)
 
 
 def save_screenshot(page, name: str) -> Path:
@@ -122,6 +126,10 @@ def jupyterlab(root_dir, startup_timeout: float = 60):
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="adnb-lab-") as home:
         env = dict(os.environ, JUPYTER_CONFIG_DIR=f"{home}/config", JUPYTER_RUNTIME_DIR=f"{home}/runtime")
+        # Without this a "get Jupyter news?" toast covers part of the notebook.
+        settings = Path(home, "config/lab/user-settings/@jupyterlab/apputils-extension")
+        settings.mkdir(parents=True)
+        (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
         cmd = [
             sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
             "--ip=127.0.0.1", f"--port={port}", "--IdentityProvider.token=",

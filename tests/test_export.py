@@ -1,0 +1,172 @@
+"""The offline lecture site, and the lessons in a real JupyterLab.
+
+Exports that execute notebooks go through the CLI in a subprocess: that
+tests the real entry point, and keeps nbclient's event loop away from the
+one Playwright runs in this process.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+import browser as helpers
+from autodiff_nb.export import ExportError, export_site
+
+DATA = Path(__file__).parent / "data"
+MINI = DATA / "mini_lesson.ipynb"
+MINI_TITLE = "Mini lesson: one gradient"
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "autodiff_nb.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def write_notebook(path: Path, *cells) -> None:
+    nbformat.write(new_notebook(cells=list(cells)), path)
+
+
+def nav_links(page: Path) -> dict[str, str]:
+    """The top navigation bar of an exported page, as {"index"|"prev"|"next": href}."""
+    nav = BeautifulSoup(page.read_text(), "html.parser").select_one("nav.adnb-nav-top")
+    return {(a.get("rel") or ["index"])[0]: a["href"] for a in nav.find_all("a")}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The mini lesson executed and exported by ``autodiff-nb export``."""
+    root = tmp_path_factory.mktemp("export")
+    lessons = root / "lessons"
+    lessons.mkdir()
+    shutil.copy(MINI, lessons / "00_mini.ipynb")
+    result = run_cli("export", lessons, "--out", root / "site")
+    assert result.returncode == 0, result.stderr
+    return root / "site"
+
+
+def test_site_has_index_pages_and_local_mathjax(site):
+    assert sorted(p.name for p in site.iterdir()) == ["00_mini.html", "_static", "index.html"]
+    assert f'<a href="00_mini.html">{MINI_TITLE}</a>' in (site / "index.html").read_text()
+    mathjax = site / "_static" / "mathjax"
+    assert (mathjax / "MathJax.js").is_file()
+    assert sum(f.stat().st_size for f in mathjax.rglob("*") if f.is_file()) < 4_000_000
+
+    page = (site / "00_mini.html").read_text()
+    assert not re.search(r'(?:src|href)="(?:https?:)?//', page)
+    for cdn_script in ("require.min.js", "html-manager", "embed-amd", "mermaid.esm"):
+        assert cdn_script not in page
+    assert "widget-state+json" not in page
+
+
+def test_page_renders_offline(site, open_offline):
+    page, log = open_offline((site / "00_mini.html").as_uri())
+    helpers.wait_for_mathjax(page)
+
+    assert page.locator(".MathJax").count() >= 1  # inline math
+    assert page.locator(".MathJax_Display").count() >= 1  # display math
+    text = page.evaluate("() => document.body.innerText")
+    for raw in ("$$", "\\frac", "\\nabla"):
+        assert raw not in text
+    assert page.locator(".jp-RenderedImage img[src^='data:image/png']").count() == 1
+    assert page.locator("[data-mime-type='image/svg+xml'] img[src^='data:image/svg+xml']").count() == 1
+
+    # The widget's text/html fallback is there and its inline JS runs.
+    count = page.locator(".mini-counter .mini-count")
+    assert count.inner_text() == "clicked 0 times"
+    page.locator(".mini-counter button").click()
+    assert count.inner_text() == "clicked 1 times"
+
+    helpers.save_screenshot(page, "export_mini_lesson")
+    assert log.network == []
+    assert log.errors == []
+
+
+def test_index_renders_offline(site, open_offline):
+    page, log = open_offline((site / "index.html").as_uri())
+    helpers.wait_for_mathjax(page)
+    page.get_by_role("link", name=MINI_TITLE).click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/00_mini.html")
+    assert log.network == []
+    assert log.errors == []
+
+
+def test_pages_link_to_index_previous_and_next(tmp_path):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    write_notebook(lessons / "01_loss.ipynb", new_markdown_cell("Intro\n\n## The loss"))
+    write_notebook(lessons / "00_tour.ipynb", new_markdown_cell("# A tour"))
+    write_notebook(lessons / "02_untitled.ipynb", new_code_cell("1 + 1"))
+
+    pages = export_site(lessons, tmp_path / "site", execute=False)
+
+    assert [p.name for p in pages] == ["index.html", "00_tour.html", "01_loss.html", "02_untitled.html"]
+    index = pages[0].read_text()
+    titles = re.findall(r'<li><a href="([^"]+)">([^<]+)</a>', index)
+    assert titles == [("00_tour.html", "A tour"), ("01_loss.html", "The loss"),
+                      ("02_untitled.html", "02_untitled")]
+    assert nav_links(pages[1]) == {"index": "index.html", "next": "01_loss.html"}
+    assert nav_links(pages[2]) == {"index": "index.html", "prev": "00_tour.html", "next": "02_untitled.html"}
+    assert nav_links(pages[3]) == {"index": "index.html", "prev": "01_loss.html"}
+
+
+def test_no_execute_converts_stored_outputs(tmp_path):
+    pages = export_site(DATA / "failing", tmp_path / "site", execute=False)
+    assert [p.name for p in pages] == ["index.html", "01_broken.html"]
+
+
+def test_failing_lesson_stops_export_without_a_site(tmp_path):
+    result = run_cli("export", DATA / "failing", "--out", tmp_path / "site")
+
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert "01_broken.ipynb" in last_line and "cell 3" in last_line
+    assert "ValueError: broken on purpose" in last_line
+    assert list(tmp_path.iterdir()) == []  # no site, no temporary build folder
+
+
+def test_failing_lesson_leaves_existing_site_untouched(tmp_path):
+    old = tmp_path / "site"
+    old.mkdir()
+    (old / "index.html").write_text("the old site")
+
+    result = run_cli("export", DATA / "failing", "--out", old)
+
+    assert result.returncode != 0
+    assert list(tmp_path.iterdir()) == [old]
+    assert [p.name for p in old.iterdir()] == ["index.html"]
+    assert (old / "index.html").read_text() == "the old site"
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_site(tmp_path):
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    with pytest.raises(ExportError, match="not an exported site"):
+        export_site(DATA / "failing", out, execute=False)
+    assert (out / "notes.txt").read_text() == "keep me"
+
+
+def test_mini_lesson_runs_in_jupyterlab(browser, tmp_path):
+    shutil.copy(MINI, tmp_path / "mini_lesson.ipynb")
+    with helpers.jupyterlab(tmp_path) as server:
+        page = helpers.run_in_lab(browser, server, "mini_lesson.ipynb")
+        try:
+            # JupyterLab shows image/svg+xml as an <img> of the SVG, like nbconvert.
+            assert page.locator(".jp-OutputArea-output[data-mime-type='image/svg+xml'] img").count() == 1
+            assert page.locator(".jp-OutputArea-output[data-mime-type='image/png'] img").count() == 1
+            assert page.locator(".jp-OutputArea-output .widget-button").count() == 1
+            assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+            page.locator(".widget-button").scroll_into_view_if_needed()
+            helpers.save_screenshot(page, "jupyterlab_mini_lesson")
+        finally:
+            page.close()
