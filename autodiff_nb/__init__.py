@@ -9,6 +9,7 @@ from .functions import (abs, add, clip, concatenate, exp, log, log_softmax, logs
                         max, maximum, mean, minimum, neg, outer, relu, reshape, sigmoid,
                         sqrt, stack, sum, tanh, transpose, where)
 from .primitives import PRIMITIVES
+from .stepping import Stepper, step_through
 from .tape import TAPE, backward_steps, detect_anomaly, enable_grad, no_grad, scope
 from .tensor import Tensor
 

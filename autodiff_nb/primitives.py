@@ -25,24 +25,30 @@ PRIMITIVES: dict[str, "Primitive"] = {}
 
 
 class Primitive:
-    """One operation: a name, its forward, its VJP and how to draw and explain it."""
+    """One operation: a name, its forward, its VJP and how to draw and explain it.
 
-    __slots__ = ("name", "forward", "vjp", "symbol", "rules")
+    A ``selective`` VJP also receives ``needs``, one bool per input, and
+    returns ``None`` for inputs that need no gradient: worth it where an
+    unneeded gradient costs real work, like ``x @ W`` with constant data ``x``.
+    """
 
-    def __init__(self, name, forward, vjp, symbol=None, rules=()):
+    __slots__ = ("name", "forward", "vjp", "symbol", "rules", "selective")
+
+    def __init__(self, name, forward, vjp, symbol=None, rules=(), selective=False):
         self.name = name
         self.forward = forward
         self.vjp = vjp
         self.symbol = symbol or name
         self.rules = rules
+        self.selective = selective
 
     def __repr__(self):
         return f"<primitive {self.name}>"
 
 
-def defprimitive(name, forward, vjp, symbol=None, rules=()):
+def defprimitive(name, forward, vjp, symbol=None, rules=(), selective=False):
     """Create a primitive and register it under ``name``."""
-    prim = Primitive(name, forward, vjp, symbol, rules)
+    prim = Primitive(name, forward, vjp, symbol, rules, selective)
     PRIMITIVES[name] = prim
     return prim
 
@@ -101,7 +107,11 @@ def _logsumexp(a, axis=None, keepdims=False):
 
 
 def _log_softmax(a, axis=-1):
-    return a - _logsumexp(a, axis=axis, keepdims=True)
+    # Subtract the maximum before, not after: a - logsumexp(a) would lose the
+    # low digits of a result near 0 to the rounding of a large logsumexp.
+    m = np.max(a, axis=axis, keepdims=True)
+    shifted = a - np.where(np.isfinite(m), m, 0.0)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def _sigmoid(a):
@@ -114,7 +124,10 @@ def _power_exponent_grad(g, out, a):
         return g * out * np.log(a)
 
 
-def _matmul_vjp(g, out, a, b):
+def _matmul_vjp(g, out, a, b, needs=(True, True)):
+    need_a, need_b = needs
+    if a.ndim == 2 and b.ndim == 2:
+        return (g @ b.T if need_a else None), (a.T @ g if need_b else None)
     if a.ndim == 1 and b.ndim == 1:
         return g * b, g * a
     # Treat 1-D operands as a row (left) or a column (right), as np.matmul does.
@@ -122,13 +135,22 @@ def _matmul_vjp(g, out, a, b):
     b2 = b[:, np.newaxis] if b.ndim == 1 else b
     g2 = np.expand_dims(g, -2) if a.ndim == 1 else g
     g2 = np.expand_dims(g2, -1) if b.ndim == 1 else g2
-    ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
-    gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
+    ga = gb = None
+    if need_a:
+        ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+    if need_b:
+        gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
     return ga, gb
 
 
-def _outer_vjp(g, out, a, b):
-    return (g @ b.ravel()).reshape(a.shape), (a.ravel() @ g).reshape(b.shape)
+def _outer_vjp(g, out, a, b, needs=(True, True)):
+    return ((g @ b.ravel()).reshape(a.shape) if needs[0] else None,
+            (a.ravel() @ g).reshape(b.shape) if needs[1] else None)
+
+
+def _power_vjp(g, out, a, b, needs=(True, True)):
+    return (g * b * np.power(a, b - 1) if needs[0] else None,
+            _power_exponent_grad(g, out, a) if needs[1] else None)
 
 
 def _getitem_vjp(g, out, a, index):
@@ -182,13 +204,13 @@ POW = defprimitive(
     symbol="pow", rules=("{g} · {exponent} · {0}^({exponent} − 1)",))
 POWER = defprimitive(
     "power", np.power,
-    lambda g, out, a, b: (g * b * np.power(a, b - 1), _power_exponent_grad(g, out, a)),
+    _power_vjp, selective=True,
     symbol="**", rules=("{g} · {1} · {0}^({1} − 1)", "{g} · {out} · log({0})"))
 MATMUL = defprimitive(
-    "matmul", np.matmul, _matmul_vjp,
+    "matmul", np.matmul, _matmul_vjp, selective=True,
     symbol="matmul", rules=("{g} @ {1}ᵀ", "{0}ᵀ @ {g}"))
 OUTER = defprimitive(
-    "outer", np.outer, _outer_vjp,
+    "outer", np.outer, _outer_vjp, selective=True,
     symbol="outer", rules=("{g} @ {1}", "{0}ᵀ @ {g}"))
 EXP = defprimitive(
     "exp", np.exp, lambda g, out, a: (g * out,),
@@ -219,9 +241,19 @@ MINIMUM = defprimitive(
     "minimum", np.minimum,
     lambda g, out, a, b: (g * _tie_split(b, a), g * _tie_split(a, b)),
     rules=("{g} · [{0} ≤ {1}]", "{g} · [{1} ≤ {0}]"))
+def _inside(a, low, high):
+    """1 where ``low <= a <= high`` (a bound of None is no bound), as PyTorch's clamp."""
+    inside = np.ones(a.shape, dtype=bool)
+    if low is not None:
+        inside &= a >= low
+    if high is not None:
+        inside &= a <= high
+    return inside
+
+
 CLIP = defprimitive(
     "clip", lambda a, low, high: np.clip(a, low, high),
-    lambda g, out, a, low, high: (g * ((a >= low) & (a <= high)),),
+    lambda g, out, a, low, high: (g * _inside(a, low, high),),
     rules=("{g} · [{low} ≤ {0} ≤ {high}]",))
 SUM = defprimitive(
     "sum", lambda a, axis=None, keepdims=False: np.sum(a, axis=axis, keepdims=keepdims),

@@ -137,7 +137,7 @@ class Tape:
 
     Entries are the weak references that records keep to their outputs; a
     dead entry belongs to a graph nobody can reach any more and is dropped
-    by ``compact``, which ``record`` calls every 1024 ticks of the clock.
+    by ``compact``, which ``record`` calls once the list has doubled.
     """
 
     def __init__(self):
@@ -212,7 +212,7 @@ def _seed(root, grad):
 
 def _raise_second_backward(record):
     raise GraphError(at_user_line(
-        f"backward: operation #{record.index} '{record.primitive.name}' was already used by "
+        f"backward: operation '{record.primitive.name}' was already used by "
         f"an earlier backward pass. Pass retain_graph=True to that first backward() to go "
         f"through the graph again (gradients then accumulate), or recompute the forward pass."))
 
@@ -225,7 +225,7 @@ def _check_unchanged(record):
 
 def _raise_modified(record, tensor):
     raise GraphError(at_user_line(
-        f"backward: input {tensor._label()} of operation #{record.index} "
+        f"backward: input {tensor._label()} of operation "
         f"'{record.primitive.name}' was modified in place after it was recorded "
         f"(its .data was assigned after the operation), so its gradient would be wrong. "
         f"Change parameters after backward(), or work on a copy."))
@@ -234,7 +234,7 @@ def _raise_modified(record, tensor):
 def _check_finite(what, record, array):
     if array is not None and not np.all(np.isfinite(array)):
         raise AnomalyError(at_user_line(
-            f"detect_anomaly: {what} of operation #{record.index} '{record.primitive.name}' "
+            f"detect_anomaly: {what} of operation '{record.primitive.name}' "
             f"contains NaN or inf (first non-finite operation on this tape)."))
 
 
@@ -283,7 +283,11 @@ def reverse_pass(root, seed, grads, free_graph=False, keep_all=False, receivers=
         inputs = record.inputs
         if index < check_changes:
             _check_unchanged(record)
-        if record.params:
+        if record.primitive.selective:
+            sent_all = record.primitive.vjp(g, output._data, *[t._data for t in inputs],
+                                            needs=tuple([t.requires_grad for t in inputs]),
+                                            **record.params)
+        elif record.params:
             sent_all = record.primitive.vjp(g, output._data, *[t._data for t in inputs],
                                             **record.params)
         elif len(inputs) == 2:
@@ -322,11 +326,22 @@ def backward_steps(root, grad=None, retain_graph=False):
     """
     seed = _seed(root, grad)
     grads = {}
-    receivers = [root] if root._record is None or root._retains_grad else []
+    # A recorded root that retains its gradient is collected by the walk itself.
+    receivers = [root] if root._record is None else []
     yield from reverse_pass(root, seed, grads, free_graph=not retain_graph, receivers=receivers)
+    handed_out = {id(seed)}
     for tensor in receivers:
         g = grads[tensor._id]
-        tensor.grad = np.array(g) if tensor.grad is None else tensor.grad + g
+        dtype = tensor._data.dtype  # float32 + a float64 constant still gives a float32 .grad
+        if tensor.grad is not None:
+            tensor.grad = np.asarray(tensor.grad + g, dtype=dtype)
+        elif id(g) in handed_out or not g.flags.owndata or g.dtype != dtype:
+            # add hands one array to both inputs, reshape/transpose hand out views:
+            # copy, so that changing one .grad in place never changes another.
+            tensor.grad = np.array(g, dtype=dtype)
+        else:
+            tensor.grad = g
+        handed_out.add(id(tensor.grad))
     TAPE.remember(root, seed)
 
 
@@ -362,8 +377,11 @@ def record(primitive, inputs, output, params):
     entry = _weakref(output)
     index = next(TAPE.clock)
     output._record = _new_record(Record, (index, primitive, inputs, entry, params, STATE.scope))
-    TAPE._entries.append(entry)
-    if not index & 1023:
+    entries = TAPE._entries
+    entries.append(entry)
+    # Counted in entries, not clock ticks: assignments to .data also tick the
+    # clock, so a training loop could step over every multiple of 1024 forever.
+    if len(entries) >= TAPE._compact_at:
         TAPE.compact()
     if STATE.anomaly:
         _check_finite("the forward value", output._record, output._data)

@@ -1,0 +1,93 @@
+"""``Graph``: DOT text plus what can be made from it (SVG, files, notebook display)."""
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from .. import render as _render
+
+SAVE_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": None, ".gv": None}
+
+
+class Graph:
+    """A drawing: ``.source`` (DOT), ``.svg()``, ``.save(path)``, and inline display in Jupyter.
+
+    ``id_of(tensor_or_record)`` gives the id a tensor's or an operation's node
+    has in the SVG (see the id scheme in ``autodiff_nb.draw``). The SVG is made
+    on first use and kept.
+    """
+
+    def __init__(self, source, scene, prefix=""):
+        self.source = source
+        self.prefix = prefix
+        self._scene = scene
+        self._svg = None
+
+    # --- ids for consumers that restyle the SVG ----------------------------
+    def id_of(self, item):
+        """The SVG id of a Tensor's value node or a Record's operation node (``None`` if not drawn)."""
+        node_id = self._scene.id_of(item)
+        return None if node_id is None else self.prefix + node_id
+
+    @property
+    def value_ids(self):
+        """Every value node's id, in drawing order (prefixed)."""
+        return [self.prefix + v.id for v in self._scene.values]
+
+    @property
+    def op_ids(self):
+        """Every operation node's id (``op…`` or ``scope…``), in drawing order (prefixed)."""
+        return [self.prefix + op.id for op in self._scene.ops]
+
+    # --- rendering ---------------------------------------------------------
+    def render(self, format="svg", *, program=None, timeout=None) -> bytes:
+        """The drawing as bytes in any format the Graphviz program writes (svg, png, pdf...)."""
+        return _render.render(self.source, format, program=program, timeout=timeout)
+
+    def svg(self) -> str:
+        """The drawing as SVG text (identical for the same graph and the same Graphviz build)."""
+        if self._svg is None:
+            self._svg = self.render("svg").decode("utf-8")
+        return self._svg
+
+    def save(self, path):
+        """Write ``.svg``, ``.png``, ``.dot`` (or ``.gv``), or ``.pdf`` where the program can."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in SAVE_FORMATS:
+            raise ValueError(f"Graph.save: cannot tell the format from {path.name!r}; expected a "
+                             f"name ending in {', '.join(SAVE_FORMATS)}")
+        fmt = SAVE_FORMATS[suffix]
+        if fmt is None:
+            path.write_text(self.source, encoding="utf-8")
+        elif fmt == "svg":
+            path.write_text(self.svg(), encoding="utf-8")
+        else:
+            path.write_bytes(self.render(fmt))
+        return path
+
+    # --- display -----------------------------------------------------------
+    def _description(self):
+        s = self._scene
+        text = (f"{len(s.values)} value{'s' * (len(s.values) != 1)}, "
+                f"{len(s.ops)} operation node{'s' * (len(s.ops) != 1)}")
+        return text + (f"; {s.note}" if s.note else "")
+
+    def __repr__(self):
+        return f"<autodiff_nb Graph: {self._description()}>"
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """An ``<img>`` of the SVG as a data URI, plus a short text.
+
+        The ``<img src="data:image/svg+xml;base64,...">`` form is what shows in
+        JupyterLab, in nbconvert HTML *and* in an untrusted notebook opened from
+        disk (where a bare ``image/svg+xml`` output falls back to its text and
+        inline ``<svg>`` HTML is sanitized away). ``image/svg+xml`` is left out
+        on purpose: no front end picks it over ``text/html``, and it would
+        double the size of every saved notebook.
+        """
+        encoded = base64.b64encode(self.svg().encode("utf-8")).decode("ascii")
+        alt = f"computation graph: {self._description()}"
+        html = (f'<img src="data:image/svg+xml;base64,{encoded}" '
+                f'alt="{alt.replace("&", "&amp;").replace(chr(34), "&quot;").replace("<", "&lt;")}">')
+        return {"text/html": html, "text/plain": repr(self)}

@@ -1,0 +1,122 @@
+"""Find a Graphviz program and run it: DOT text in, SVG/PNG/PDF bytes out.
+
+Which program draws, first match wins:
+
+1. ``set_program("/path/to/dot")`` (or a name looked up on PATH), for this process;
+2. the environment variable ``AUTODIFF_NB_DOT`` (a path or a name);
+3. the system ``dot`` on PATH (Graphviz from apt, brew, conda, the Windows installer);
+4. ``graphviz-pure`` (a pip dependency of autodiff_nb: a self-contained program
+   with dot's command line), on PATH or next to the running Python.
+
+So ``pip install autodiff_nb`` alone is enough to render. When no program can
+be found, or the program fails or takes too long, the one error is a
+``RenderError`` whose message says what happened and how to get a program;
+never a bare ``FileNotFoundError`` about an executable. Building DOT text
+(``Graph.source``) needs no program at all.
+
+The program is run with ``subprocess`` directly (``-T<format>``, DOT on
+stdin), with a timeout: ``set_timeout(seconds)``, 30 s by default.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ENVIRONMENT_VARIABLE = "AUTODIFF_NB_DOT"
+DEFAULT_TIMEOUT = 30.0
+
+HOW_TO_GET_ONE = (
+    "To draw, autodiff_nb needs a Graphviz program. Either:\n"
+    "  * pip install graphviz-pure   (self-contained, installs the 'graphviz-pure' program), or\n"
+    "  * install Graphviz itself: apt install graphviz / brew install graphviz / "
+    "conda install graphviz / https://graphviz.org/download/\n"
+    f"To pick a program explicitly, set the environment variable {ENVIRONMENT_VARIABLE}="
+    "/path/to/dot or call autodiff_nb.render.set_program('/path/to/dot').\n"
+    "(Graph.source, the DOT text, works without any program.)")
+
+
+class RenderError(RuntimeError):
+    """No Graphviz program, or it failed or timed out; the message says what to do."""
+
+
+_settings = {"program": None, "timeout": DEFAULT_TIMEOUT}
+
+
+def set_program(program=None):
+    """Draw with ``program`` (a path or a name on PATH) from now on; ``None`` goes back to automatic."""
+    _settings["program"] = None if program is None else str(program)
+
+
+def set_timeout(seconds=DEFAULT_TIMEOUT):
+    """Give up on one rendering after ``seconds`` (30 by default)."""
+    if not seconds or seconds <= 0:
+        raise ValueError(f"set_timeout: expected a positive number of seconds, got {seconds!r}")
+    _settings["timeout"] = float(seconds)
+
+
+def _locate(program):
+    """An executable path for a path, or for a name on PATH or next to the running Python."""
+    if os.sep in program or (os.altsep and os.altsep in program):
+        path = Path(program).expanduser()
+        return str(path) if path.is_file() and os.access(path, os.X_OK) else None
+    found = shutil.which(program)
+    if found is None:   # a venv's bin folder, when the venv is used without being activated
+        found = shutil.which(program, path=str(Path(sys.executable).parent))
+    return found
+
+
+def find_program() -> str:
+    """The path of the program that will draw (see the module docstring for the order)."""
+    for chosen, source in ((_settings["program"], "set_program()"),
+                           (os.environ.get(ENVIRONMENT_VARIABLE) or None, ENVIRONMENT_VARIABLE)):
+        if chosen is not None:
+            found = _locate(chosen)
+            if found is None:
+                raise RenderError(f"{source} names the Graphviz program {chosen!r}, but there is "
+                                  f"no executable file by that name.\n{HOW_TO_GET_ONE}")
+            return found
+    found = shutil.which("dot") or _locate("graphviz-pure")
+    if found is None:
+        raise RenderError("No Graphviz program found: neither 'dot' nor 'graphviz-pure' is on "
+                          f"PATH or next to {sys.executable}.\n{HOW_TO_GET_ONE}")
+    return found
+
+
+def render(source: str, format: str = "svg", *, program=None, timeout=None) -> bytes:
+    """Run the program on DOT ``source`` and return its output in ``format`` (svg, png, pdf...)."""
+    path = _locate(program) if program is not None else find_program()
+    if path is None:
+        raise RenderError(f"The Graphviz program {program!r} was not found.\n{HOW_TO_GET_ONE}")
+    timeout = _settings["timeout"] if timeout is None else timeout
+    try:
+        done = subprocess.run([path, f"-T{format}"], input=source.encode("utf-8"),
+                              capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RenderError(
+            f"Graphviz ({path}) took longer than {timeout:g} s to draw this graph. Draw less "
+            f"(collapse=True, max_nodes=..., only_ancestors_of=...) or allow more time with "
+            f"autodiff_nb.render.set_timeout(seconds).") from None
+    except OSError as exc:
+        raise RenderError(f"Could not run the Graphviz program {path}: "
+                          f"{exc.strerror or exc}.\n{HOW_TO_GET_ONE}") from None
+    if done.returncode != 0 or not done.stdout:
+        message = done.stderr.decode("utf-8", "replace").strip() or f"exit status {done.returncode}"
+        hint = ""
+        if "format" in message.lower() and format != "svg":
+            hint = (f"\nThis program cannot write {format!r}; system Graphviz can "
+                    f"(set {ENVIRONMENT_VARIABLE} to its 'dot'), or save as .svg or .png.")
+        raise RenderError(f"Graphviz ({path}) failed to draw -T{format}:\n"
+                          f"{_first_lines(message)}{hint}")
+    return done.stdout
+
+
+def _first_lines(message, count=8):
+    lines = message.splitlines()
+    return "\n".join(lines[:count] + (["..."] if len(lines) > count else []))
+
+
+__all__ = ["RenderError", "find_program", "render", "set_program", "set_timeout",
+           "ENVIRONMENT_VARIABLE", "DEFAULT_TIMEOUT"]

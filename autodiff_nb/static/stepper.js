@@ -1,0 +1,151 @@
+/* autodiff_nb stepper: replay a reverse pass in the browser, with no kernel.
+ *
+ * The page holds ONE drawing (the last frame: every gradient filled in, so
+ * every cell already has its final width and nothing moves) and a compact
+ * JSON description of the frames. Going to frame k restyles that drawing:
+ * each gradient cell takes the text and state of its last change at or
+ * before k (blank before its first write), and the operation, edges and
+ * cells of step k get the "current" classes. No frame depends on the frame
+ * shown before it, so jumping anywhere is one pass over the cells.
+ *
+ * Several steppers on one page: every lookup starts from the stepper's own
+ * root element, and the script defines the player once (window.adnbStepper).
+ */
+(function () {
+  "use strict";
+  if (window.adnbStepper) { return; }
+
+  var MARKS = ["adnb-current", "adnb-sent", "adnb-arriving", "adnb-wrote", "adnb-accumulated"];
+  var STATES = ["adnb-blank", "adnb-partial", "adnb-final"];
+  var XLINK = "http://www.w3.org/1999/xlink";
+
+  function Player(root) {
+    this.root = root;
+    this.data = JSON.parse(root.querySelector("script.adnb-data").textContent);
+    this.count = this.data.labels.length;
+    this.svg = root.querySelector(".adnb-graph svg");
+    this.panel = root.querySelector(".adnb-panel");
+    this.slider = root.querySelector("input.adnb-slider");
+    this.counter = root.querySelector(".adnb-counter");
+    this.speed = root.querySelector("select.adnb-speed");
+    this.playButton = root.querySelector('[data-action="play"]');
+    this.timer = null;
+    this.cells = {};
+    for (var id in this.data.cells) {
+      var group = this.find(id);
+      if (group) {
+        this.cells[id] = {group: group, link: group.querySelector("a"),
+                        texts: group.querySelectorAll("text.adnb-n")};
+      }
+    }
+    this.bind();
+    root.classList.remove("adnb-nojs");
+    this.go(parseInt(root.getAttribute("data-step"), 10) || 0);
+  }
+
+  Player.prototype.find = function (id) {
+    // Scoped to this stepper: ids only need to be unique within it.
+    return this.svg ? this.svg.querySelector('[id="' + id + '"]') : null;
+  };
+
+  Player.prototype.bind = function () {
+    var self = this;
+    this.root.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-action]");
+      if (button && self.root.contains(button)) { self.act(button.getAttribute("data-action")); }
+    });
+    this.root.addEventListener("keydown", function (event) {
+      var keys = {ArrowRight: "next", ArrowDown: "next", ArrowLeft: "prev", ArrowUp: "prev",
+                  Home: "first", End: "last"};
+      if (event.target === self.slider || event.target === self.speed) { return; }
+      if (keys[event.key]) {
+        event.preventDefault();
+        self.act(keys[event.key]);
+      }
+    });
+    if (this.slider) {
+      this.slider.addEventListener("input", function () {
+        self.stop();
+        self.go(parseInt(self.slider.value, 10));
+      });
+    }
+    if (this.speed) {
+      this.speed.addEventListener("change", function () {
+        if (self.timer) { self.stop(); self.play(); }
+      });
+    }
+  };
+
+  Player.prototype.act = function (action) {
+    var last = this.count - 1, step = this.step;
+    if (action === "play") { return this.timer ? this.stop() : this.play(); }
+    this.stop();
+    if (action === "first") { this.go(0); }
+    else if (action === "prev") { this.go(Math.max(0, step - 1)); }
+    else if (action === "next") { this.go(Math.min(last, step + 1)); }
+    else if (action === "last") { this.go(last); }
+  };
+
+  Player.prototype.play = function () {
+    var self = this;
+    if (this.step >= this.count - 1) { this.go(0); }
+    this.timer = window.setInterval(function () {
+      if (self.step >= self.count - 1) { self.stop(); } else { self.go(self.step + 1); }
+    }, this.speed ? parseInt(this.speed.value, 10) : 800);
+    this.root.classList.add("adnb-playing");
+    if (this.playButton) { this.playButton.textContent = "‖ Pause"; }
+  };
+
+  Player.prototype.stop = function () {
+    if (!this.timer) { return; }
+    window.clearInterval(this.timer);
+    this.timer = null;
+    this.root.classList.remove("adnb-playing");
+    if (this.playButton) { this.playButton.textContent = "▶ Play"; }
+  };
+
+  Player.prototype.go = function (k) {
+    var data = this.data;
+    k = Math.max(0, Math.min(this.count - 1, k));
+    this.step = k;
+    for (var id in this.cells) { this.showCell(this.cells[id], data.cells[id], k); }
+    var marked = this.svg ? this.svg.querySelectorAll("." + MARKS.join(", .")) : [];
+    for (var i = 0; i < marked.length; i++) { marked[i].classList.remove.apply(marked[i].classList, MARKS); }
+    var marks = data.marks[k];
+    for (var cls in marks) {
+      for (var j = 0; j < marks[cls].length; j++) {
+        var element = this.find(marks[cls][j]);
+        if (element) { element.classList.add(cls); }
+      }
+    }
+    this.panel.innerHTML = data.panels[k];
+    this.root.setAttribute("data-step", String(k));
+    if (this.slider) { this.slider.value = String(k); }
+    if (this.counter) { this.counter.textContent = data.labels[k]; }
+    var buttons = this.root.querySelectorAll("[data-action]");
+    for (var b = 0; b < buttons.length; b++) {
+      var action = buttons[b].getAttribute("data-action");
+      buttons[b].disabled = (k === 0 && (action === "first" || action === "prev")) ||
+                            (k === this.count - 1 && (action === "next" || action === "last"));
+    }
+  };
+
+  Player.prototype.showCell = function (cell, timeline, k) {
+    // timeline: [[frame, [text, ...], state], ...] in frame order; state 1 partial, 2 final.
+    var entry = null;
+    for (var i = 0; i < timeline.length && timeline[i][0] <= k; i++) { entry = timeline[i]; }
+    var texts = entry ? entry[1] : [];
+    for (var t = 0; t < cell.texts.length; t++) {
+      cell.texts[t].textContent = t < texts.length ? texts[t] : "";
+    }
+    if (cell.link && entry) { cell.link.setAttributeNS(XLINK, "title", entry[3]); }
+    cell.group.classList.remove.apply(cell.group.classList, STATES);
+    cell.group.classList.add(STATES[entry ? entry[2] : 0]);
+  };
+
+  window.adnbStepper = {
+    init: function (root) {
+      if (root && !root.adnbPlayer) { root.adnbPlayer = new Player(root); }
+    }
+  };
+})();

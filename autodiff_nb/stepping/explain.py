@@ -1,0 +1,299 @@
+"""The chain-rule update of one reverse step, written the way the lecture writes it.
+
+For every input that receives a gradient the explanation chains four forms,
+as the slides do, then adds the actual numbers::
+
+    ∇i6 L = ∇z1 L ∇i6 z1 = ∇z1 L · (1 − tanh²(i6)) = 0.5 · (1 − tanh²(0.3)) = 0.4576
+
+generic chain rule, the primitive's own local derivative (its ``rules``
+entry), the same with numbers, the result. A "+=" update (the tensor was
+used more than once, so an earlier step already wrote its gradient) adds the
+sum it performs: ``∇x L = 0.3 + 1 = 1.3`` (before + sent = after).
+
+Everything is built once as a short list of math tokens and then rendered
+twice: as plain text (tests, ``repr``) and as HTML with subscripts.
+"""
+from __future__ import annotations
+
+import html
+import re
+import string
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..drawing import formatting
+
+SMALL = 4          # arrays up to this many elements are written out in numeric forms
+SHOWN = 6          # a longer array is summarised with its first values and its shape
+INFIX = {"add": "+", "add_n": "+", "sub": "−", "mul": "×", "div": "÷", "matmul": "@",
+         "power": "^"}
+
+
+# --- tokens: ("text", str) | ("name", str) | ("grad", name) | ("jac", (of, wrt)) | ("num", array)
+
+def format_number(value) -> str:
+    """A number or array, 4 significant digits, with a real minus sign."""
+    array = np.asarray(value)
+    if array.size == 1:
+        return _scalar(array.reshape(()).item())
+    if array.size <= SHOWN:
+        return _nested(array.tolist())
+    head = ", ".join(_scalar(v) for v in array.ravel()[:3].tolist())
+    return f"[{head}, …] ({'×'.join(map(str, array.shape))})"
+
+
+def _scalar(v) -> str:
+    """The drawing's number (same rounding), without its trailing zeros: 0.5, not 0.5000."""
+    text = formatting.number(v)
+    if "." in text and "e" not in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace("-", "−").replace("inf", "∞")
+
+
+def _nested(items) -> str:
+    if isinstance(items, list):
+        return "[" + ", ".join(_nested(i) for i in items) + "]"
+    return _scalar(items)
+
+
+def _is_negative(value) -> bool:
+    array = np.asarray(value)
+    return array.size == 1 and array.dtype.kind in "iuf" and array.reshape(()).item() < 0
+
+
+def render_text(tokens) -> str:
+    out = []
+    for kind, value in tokens:
+        if kind == "grad":
+            out.append(f"∇{value} L")
+        elif kind == "jac":
+            out.append(f"∇{value[1]} {value[0]}")
+        elif kind == "num":
+            out.append(format_number(value))
+        elif kind == "pnum":   # a negative number inside a formula
+            out.append(f"({format_number(value)})")
+        else:
+            out.append(value)
+    return "".join(out)
+
+
+_SUBSCRIPTED = re.compile(r"^([A-Za-z])([A-Za-z]{0,2}\d+)$")
+
+
+def name_html(name: str, flat: bool = False) -> str:
+    """``i6`` -> i₆, ``Wy2`` -> W_y2: an italic letter with its index as a subscript.
+
+    ``flat``: no subscript inside a subscript (the lecture's ∇i6 L).
+    """
+    match = None if flat else _SUBSCRIPTED.match(name)
+    if match:
+        return f"<i>{html.escape(match[1])}<sub>{html.escape(match[2])}</sub></i>"
+    return f"<i>{html.escape(name)}</i>"
+
+
+def render_html(tokens) -> str:
+    out = []
+    for kind, value in tokens:
+        if kind == "grad":
+            out.append(f"∇<sub>{name_html(value, flat=True)}</sub><i>L</i>")
+        elif kind == "jac":
+            out.append(f"∇<sub>{name_html(value[1], flat=True)}</sub>{name_html(value[0])}")
+        elif kind == "name":
+            out.append(name_html(value))
+        elif kind in ("num", "pnum"):
+            text = format_number(value)
+            out.append(html.escape(f"({text})" if kind == "pnum" else text))
+        else:
+            out.append(html.escape(value))
+    return "".join(out)
+
+
+# --- one step -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Line:
+    """One input's update: ``lhs rel rhs[0] = rhs[1] = ...`` (token lists)."""
+
+    target: str          # the input's name
+    mode: str            # "=" or "+="
+    forms: tuple         # chain rule, local rule with names, with numbers, result
+    total: tuple         # "+=" only: before + sent = after (empty for "=")
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Everything the panel says about one frame."""
+
+    index: int
+    count: int           # number of reverse steps
+    operation: tuple     # tokens of the forward equation, e.g. z1 = tanh(i6)
+    arriving: tuple      # tokens of the gradient arriving at the output
+    lines: tuple         # one ``Line`` per input update
+
+    def text(self) -> str:
+        if not self.operation:
+            return render_text(self.arriving)
+        rows = [f"Step {self.index} of {self.count}: {render_text(self.operation)}",
+                render_text(self.arriving)]
+        for line in self.lines:
+            chain = " = ".join(render_text(form) for form in line.forms)
+            row = f"∇{line.target} L {line.mode} {chain}"
+            if line.total:
+                row += f"   (∇{line.target} L = {render_text(line.total)})"
+            rows.append(row)
+        return "\n".join(rows)
+
+    def html(self) -> str:
+        """The panel: the operation, the gradient arriving, one block per input update."""
+        if not self.operation:
+            return (f'<div class="adnb-title">Before backward</div>'
+                    f'<p>{render_html(self.arriving)}</p>')
+        parts = [f'<div class="adnb-title">Step {self.index} of {self.count}</div>',
+                 f'<div class="adnb-op">{render_html(self.operation)}</div>',
+                 f'<div class="adnb-arriving-line"><span class="adnb-math">'
+                 f'{render_html(self.arriving[:3])}</span> <span class="adnb-caption">'
+                 f'arrives at {name_html(self.arriving[0][1])}, final'
+                 f'{": the seed" if self.index == 1 else ""}</span></div>']
+        parts.extend(_line_html(line) for line in self.lines)
+        if not self.lines:
+            parts.append('<p class="adnb-caption">No input of this operation takes a gradient.</p>')
+        return "".join(parts)
+
+
+def _line_html(line) -> str:
+    first = line.mode == "="
+    badge = ("= first write: no gradient yet" if first
+             else "+= accumulate: added to the gradient of an earlier step")
+    rows = []
+    for i, form in enumerate(line.forms):
+        lhs = render_html((("grad", line.target),)) if i == 0 else ""
+        rel = line.mode if i == 0 else "="
+        rel_class = "adnb-rel adnb-rel-main" if i == 0 else "adnb-rel"
+        last = ' class="adnb-result"' if i == len(line.forms) - 1 and not line.total else ""
+        rows.append(f'<span>{lhs}</span><span class="{rel_class}">{html.escape(rel)}</span>'
+                    f'<span{last}>{render_html(form)}</span>')
+    if line.total:
+        rows.append(f'<span class="adnb-sum">{render_html((("grad", line.target),))}</span>'
+                    f'<span class="adnb-rel adnb-sum">=</span>'
+                    f'<span class="adnb-sum adnb-result">{render_html(line.total)} '
+                    f'<span class="adnb-caption">(before + sent = after)</span></span>')
+    mode = "first" if first else "acc"
+    return (f'<div class="adnb-update adnb-mode-{mode}"><span class="adnb-badge">'
+            f'{html.escape(badge)}</span><div class="adnb-eqs adnb-math">{"".join(rows)}</div></div>')
+
+
+def explain(frame_index, step, names, count, root=None, seed=None):
+    """The explanation of frame ``frame_index`` (``step`` None: before backward)."""
+    if step is None:
+        if root is None:
+            tokens = (("text", "Nothing to step through: no operation leads to this tensor."),)
+        else:
+            tokens = (("text", f"Forward pass done: every value is known, no gradient yet. "
+                               f"Backward visits the {count} operation{'s' * (count != 1)} "
+                               f"in reverse recording order, starting from "),
+                      ("grad", names[root._id]), ("text", " = "), ("num", seed), ("text", "."))
+        return Explanation(frame_index, count, (), tokens, ())
+    record = step.record
+    output = record.output()
+    out_name = names[output._id]
+    arriving = [("grad", out_name), ("text", " = "), ("num", step.grad_output)]
+    if frame_index == 1:
+        arriving.append(("text", "  (the seed: where backward starts)"))
+    lines = [_line(record, position, update, step.grad_output, names)
+             for position, update in _positions(record, step.updates)]
+    return Explanation(frame_index, count, tuple(forward_tokens(record, names)),
+                       tuple(arriving), tuple(lines))
+
+
+def _positions(record, updates):
+    """Pair each update with its input's position (updates come in input order; x * x has two)."""
+    position = 0
+    for update in updates:
+        while record.inputs[position] is not update.tensor:
+            position += 1
+        yield position, update
+        position += 1
+
+
+def _line(record, position, update, g, names):
+    output = record.output()
+    out_name, target = names[output._id], names[update.tensor._id]
+    rule = record.primitive.rules[position] if position < len(record.primitive.rules) else ""
+    symbolic = {"g": [("grad", out_name)], "out": [("name", out_name)]}
+    numeric = {"g": g, "out": output._data}
+    for i, tensor in enumerate(record.inputs):
+        symbolic[str(i)] = [("name", names[tensor._id])]
+        numeric[str(i)] = tensor._data
+    for key, value in record.params.items():
+        symbolic[key] = [("num", value)]
+        numeric[key] = value
+    forms = [[("grad", out_name), ("text", " "), ("jac", (out_name, target))]]
+    if rule:
+        forms.append(_fill(rule, symbolic))
+        if all(np.size(numeric[field]) <= SMALL for field in _fields(rule)):
+            forms.append(_fill(rule, {k: [("num", v)] for k, v in numeric.items()}, numeric=True))
+    result = [("num", update.sent)]
+    if render_text(forms[-1]) != render_text(result):
+        forms.append(result)
+    total = ()
+    if update.mode == "+=":
+        total = (("num", update.before), ("text", " + "), _signed(update.sent),
+                 ("text", " = "), ("num", update.after))
+    return Line(target, update.mode, tuple(tuple(f) for f in forms), total)
+
+
+def _fields(rule):
+    return [field for _, field, _, _ in string.Formatter().parse(rule) if field is not None]
+
+
+def _signed(value):
+    return ("pnum", value) if _is_negative(value) else ("num", value)
+
+
+def _fill(rule, fields, numeric=False):
+    """``rule`` with each ``{field}`` replaced by its tokens."""
+    tokens = []
+    parts = list(string.Formatter().parse(rule))
+    for i, (literal, field, _, _) in enumerate(parts):
+        if literal:
+            tokens.append(("text", literal))
+        if field is None:
+            continue
+        after = parts[i + 1][0] if i + 1 < len(parts) else ""
+        # A negative number gets parentheses unless it stands alone or already inside some.
+        bare = ((not literal or literal.endswith("(")) and (not after or after.startswith(")"))
+                or (not literal and not after.startswith("^")))
+        for kind, value in fields[field]:
+            if numeric and not bare and kind == "num" and _is_negative(value):
+                kind = "pnum"
+            tokens.append((kind, value))
+    return tokens
+
+
+def forward_tokens(record, names):
+    """The recorded operation as an equation: ``i3 = i1 + bx1 + i2 + bx2``, ``z1 = tanh(i6)``."""
+    name = record.primitive.name
+    args = [[("name", names[t._id])] for t in record.inputs]
+    tokens = [("name", names[record.output()._id]), ("text", " = ")]
+    if name in INFIX and len(args) >= 2:
+        for i, arg in enumerate(args):
+            if i:
+                tokens.append(("text", f" {INFIX[name]} "))
+            tokens.extend(arg)
+    elif name == "neg":
+        tokens += [("text", "−")] + args[0]
+    elif name == "transpose" and not record.params.get("axes"):
+        tokens += args[0] + [("text", "ᵀ")]
+    elif name == "pow":
+        tokens += args[0] + [("text", "^"), ("num", record.params["exponent"])]
+    else:
+        tokens.append(("text", f"{record.primitive.symbol if name == 'sum' else name}("))
+        for i, arg in enumerate(args):
+            tokens += ([("text", ", ")] if i else []) + arg
+        for key, value in record.params.items():
+            if key == "index":
+                continue
+            tokens.append(("text", f", {key}={value!r}"))
+        tokens.append(("text", ")"))
+    return tokens

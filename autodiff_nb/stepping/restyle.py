@@ -1,0 +1,182 @@
+"""Every frame from ONE drawing: restyle the final frame's SVG, never re-render it.
+
+The drawing is rendered once, with every gradient filled in (the last
+frame), so each gradient cell already has its final width and no node moves
+between frames. ``Restyler`` cuts that SVG into literal pieces and *slots*:
+
+* the ``class`` of every operation node and edge (``adnb-current``,
+  ``adnb-sent``: the operation visited and the edges its gradients leave by;
+  ``adnb-arriving``: the edge the output's gradient comes back along),
+* the ``class`` of every gradient cell (``adnb-blank`` / ``adnb-partial`` /
+  ``adnb-final``, plus ``adnb-wrote`` or ``adnb-accumulated`` when this step
+  wrote it with "=" or "+=", ``adnb-arriving`` for the output's cell),
+* the cell's tooltip and the text of each of its numbers.
+
+A frame is the base list of slot values with the cells and marks of that
+frame patched in, joined: no parsing, no Graphviz. The same per-cell
+timelines and per-frame marks go to the browser as JSON (``browser_data``)
+so that ``stepper.js`` applies exactly the same restyling there.
+
+The classes are styled by ``SVG_STYLE``, a ``<style>`` put inside the SVG,
+so a frame shown on its own (``stepper.frame(k).svg()``) looks the same as
+in the stepper.
+"""
+from __future__ import annotations
+
+import html
+import re
+from bisect import bisect_right
+
+import numpy as np
+
+from ..drawing import formatting as fmt
+from ..drawing.dot import GRAD_TEXT
+
+STATES = ("adnb-blank", "adnb-partial", "adnb-final")
+BLANK = "—"
+
+SVG_STYLE = """<style>
+.adnb-current ellipse, .adnb-current polygon, .adnb-current path { stroke: #e8590c; stroke-width: 3px; fill: #ffe8cc; }
+.edge.adnb-sent path { stroke: #e8590c; stroke-width: 3px; }
+.edge.adnb-sent polygon { stroke: #e8590c; fill: #e8590c; }
+.edge.adnb-arriving path { stroke: #1971c2; stroke-width: 3px; stroke-dasharray: 6 3; }
+.edge.adnb-arriving polygon { stroke: #1971c2; fill: #1971c2; }
+g.adnb-blank > a > polygon { fill: #efefef; }
+g.adnb-blank text { fill: #9a9a9a; }
+g.adnb-partial > a > polygon { fill: #fff3bf; }
+g.adnb-final > a > polygon { fill: #d3f9d8; }
+g.adnb-final text { fill: #1b5e20; }
+g.adnb-wrote > a > polygon { stroke: #e8590c; stroke-width: 2.5px; }
+g.adnb-accumulated > a > polygon { stroke: #c2255c; stroke-width: 3px; stroke-dasharray: 4 2; }
+g.adnb-arriving > a > polygon { stroke: #1971c2; stroke-width: 2.5px; }
+g.adnb-wrote text, g.adnb-accumulated text { font-weight: bold; }
+</style>"""
+
+_TAG = re.compile(
+    r'<g id="(?P<node>[^"]+)" class="(?P<kind>node|edge)">'
+    r'|<g id="a_(?P<cell>[^"]+_grad)">(?P<link><a[^>]*? xlink:title=")(?P<title>[^"]*)"'
+    r'|(?P<number><text [^>]*fill="' + re.escape(GRAD_TEXT) + r'">)(?P<text>[^<]*)</text>')
+
+
+class Restyler:
+    """The final frame's SVG as a template; see the module docstring.
+
+    ``cells``: {cell element id: [(frame, gradient or None, final), ...]} (a
+    timeline starting at frame 0); ``names``: {cell element id: name};
+    ``marks``: one dict per frame, {class: [element ids]}.
+    """
+
+    def __init__(self, svg, cells, names, marks):
+        self.marks = marks
+        self.pieces, self.base, self.slots = _cut(_with_style(svg))
+        self.cells = {}
+        for cell, timeline in cells.items():
+            numbers = self.slots.get(("numbers", cell), [])
+            if ("class", cell) not in self.slots or not numbers:
+                continue   # not drawn, or drawn without numbers (a freed value)
+            entries = [_entry(k, grad, final, names[cell], len(numbers))
+                       for k, grad, final in timeline]
+            # Escaped once here, not once per frame.
+            escaped = [([html.escape(t) for t in texts], html.escape(title), STATES[state])
+                       for _, texts, state, title in entries]
+            self.cells[cell] = ([k for k, *_ in entries], entries, escaped)
+
+    # --- Python side: frame k's SVG text ----------------------------------------
+    def svg(self, k):
+        values = list(self.base)
+        classes = {}
+        slots = self.slots
+        for cell, (frames, _, escaped) in self.cells.items():
+            texts, title, state = escaped[bisect_right(frames, k) - 1]
+            classes[cell] = [state]
+            values[slots[("title", cell)]] = title
+            for slot, text in zip(slots[("numbers", cell)], texts):
+                values[slot] = text
+        for cls, ids in self.marks[k].items():
+            for element in ids:
+                classes.setdefault(element, []).append(cls)
+        for element, extra in classes.items():
+            slot = self.slots.get(("class", element))
+            if slot is None:
+                continue
+            if element in self.cells:
+                values[slot] = f' class="{" ".join(extra)}"'
+            else:
+                values[slot] = " ".join([self.base[slot], *extra])
+        out = [""] * (2 * len(values) + 1)
+        out[0::2] = self.pieces
+        out[1::2] = values
+        return "".join(out)
+
+    # --- browser side: the same data as JSON --------------------------------------
+    def browser_data(self):
+        """{"cells": {id: [[frame, texts, state, title], ...]}, "marks": [...]} for stepper.js.
+
+        Cell ids are the ``<g>`` element ids of the SVG (``a_`` + the drawing's cell id).
+        """
+        return {"cells": {f"a_{cell}": [list(entry) for entry in entries]
+                          for cell, (_, entries, _) in self.cells.items()},
+                "marks": [{cls: [_element_id(e, self.slots) for e in ids]
+                           for cls, ids in marks.items()} for marks in self.marks]}
+
+
+def _element_id(element, slots):
+    """The SVG id of a marked element: cells are wrapped as ``a_<cell id>`` by Graphviz."""
+    return f"a_{element}" if ("title", element) in slots else element
+
+
+def _with_style(svg):
+    """The SVG with ``SVG_STYLE`` as its first child (after the ``<svg ...>`` tag)."""
+    start = svg.index("<svg")
+    end = svg.index(">", start) + 1
+    return svg[:end] + "\n" + SVG_STYLE + svg[end:]
+
+
+def _cut(svg):
+    """Split ``svg`` around its slots: (pieces, base values, {key: slot index}).
+
+    ``pieces`` has one more item than ``base``: the SVG is pieces[0] + base[0]
+    + pieces[1] + ... A cell's <g> has no class attribute, so its class slot
+    holds the whole attribute (empty in the base).
+    """
+    pieces, base, slots = [], [], {}
+    position = 0
+    cell = None
+
+    def slot(key, start, end, value):
+        nonlocal position
+        pieces.append(svg[position:start])
+        slots[key] = len(base)
+        base.append(value)
+        position = end
+
+    for match in _TAG.finditer(svg):
+        if match["node"]:
+            cell = None
+            slot(("class", match["node"]), match.start("kind"), match.end("kind"), match["kind"])
+        elif match["cell"]:
+            cell = match["cell"]
+            after_id = match.end("cell") + 1
+            slot(("class", cell), after_id, after_id, "")
+            slot(("title", cell), match.start("title"), match.end("title"), match["title"])
+        elif cell is not None:
+            slot(("number", cell, match.start()), match.start("text"), match.end("text"),
+                 match["text"])
+            pieces[-1] = pieces[-1][:-1] + ' class="adnb-n">'   # so the browser finds them too
+            slots.setdefault(("numbers", cell), []).append(len(base) - 1)
+    pieces.append(svg[position:])
+    return pieces, base, slots
+
+
+def _entry(k, grad, final, name, count):
+    """One timeline entry: (frame, number texts, state index, tooltip)."""
+    if grad is None:
+        return (k, [BLANK] + [""] * (count - 1), 0, f"gradient of {name}: not computed yet")
+    array = np.asarray(grad)
+    if array.size <= fmt.MATRIX_LIMIT:
+        texts = [x for row in fmt.matrix(array) for x in row]
+    else:
+        texts = [x for _, x in fmt.summary(array)]
+    state = 2 if final else 1
+    how = "final" if final else "so far"
+    return (k, texts, state, f"gradient of {name} ({how}) = {fmt.full_text(array)}")

@@ -1,0 +1,203 @@
+"""``step_through(loss)``: a ``Stepper`` that replays the reverse pass one operation at a time.
+
+``step_through`` IS a backward pass: it consumes the engine's
+``backward_steps`` generator once (as ``backward()`` does) and keeps the
+``Step`` snapshots. So afterwards leaves hold their ``.grad`` (added to, as
+after ``backward()``), the graph is freed unless ``retain_graph=True``, and
+for an ``autodiff_nb.mytorch.Autograd`` engine the gradient buffer and the
+layers' ``dW``/``db`` are filled. Call it *instead of* ``backward()``, not
+after it (a second backward through a freed graph is refused).
+
+Frames: 0 is "after the forward pass, before backward"; frame k is the state
+right after reverse step k; the last frame is the finished backward. Each
+frame is the one drawing, rendered once, restyled (see ``restyle.py``).
+"""
+from __future__ import annotations
+
+import itertools
+
+from ..draw import draw
+from ..tape import TAPE, backward_steps
+from .explain import explain
+from .frames import Replay
+from .restyle import Restyler
+
+_stepper_numbers = itertools.count(1)
+
+
+def step_through(target, grad=None, *, retain_graph=False):
+    """Run backward from ``target`` step by step and return a ``Stepper`` over its frames.
+
+    target: a Tensor (usually the loss), or an engine with ``records()`` and
+        ``backward_steps(divergence)`` such as ``autodiff_nb.mytorch.Autograd``.
+    grad: for a Tensor, the gradient to start from (default 1 for a scalar), as
+        ``backward(grad)``; for an engine, the divergence (required), as
+        ``engine.backward(divergence)``.
+    retain_graph: Tensors only, as in ``backward``.
+    """
+    if hasattr(target, "_record") and hasattr(target, "_data"):
+        records = TAPE.records_for(target)
+        steps = list(backward_steps(target, grad, retain_graph=retain_graph))
+    elif callable(getattr(target, "records", None)) and callable(
+            getattr(target, "backward_steps", None)):
+        if grad is None:
+            raise TypeError("step_through(engine, divergence): an engine needs the divergence "
+                            "(the gradient of its last output), as engine.backward(divergence)")
+        records = list(target.records())
+        steps = list(target.backward_steps(grad))
+    else:
+        raise TypeError(f"step_through: cannot step through a {type(target).__name__}; expected "
+                        f"a Tensor or an autograd engine with records() and backward_steps()")
+    return Stepper(target, records, steps)
+
+
+class Stepper:
+    """The frames of one reverse pass: ``len()``, ``goto(k)``, ``step``, ``frame(k)``, ``widget``.
+
+    Displaying a stepper in a notebook shows its widget (live controls); the
+    same output carries ``to_html()``, a self-contained player that works in
+    exported HTML with no kernel.
+    """
+
+    def __init__(self, target, records, steps):
+        self._target = target
+        self.replay = Replay(records, steps)
+        self.prefix = f"adnb{next(_stepper_numbers)}_"   # deterministic: same program, same ids
+        self._graph = draw(target, grads=self.replay.final_gradients(), collapse=False,
+                           max_nodes=None, id_prefix=self.prefix)
+        self.names = self._names()
+        self.explanations = [explain(k, self.replay.steps[k - 1] if k else None, self.names,
+                                     len(self) - 1, self.replay.root, self.replay.seed)
+                             for k in range(len(self))]
+        self._restyler = None
+        self._step = len(self) - 1
+        self._widget = None
+
+    def _names(self):
+        """{tensor id: name}: its own name, else the drawing's ``v3``."""
+        names = {}
+        for key, tensor in self.replay.tensors.items():
+            node = self._graph.id_of(tensor)
+            names[key] = tensor.name or (node[len(self.prefix):] if node else "?")
+        return names
+
+    # --- frames ---------------------------------------------------------------
+    def __len__(self):
+        return len(self.replay)
+
+    @property
+    def step(self):
+        """The index of the frame shown (0 = before backward, last = backward finished)."""
+        return self._step
+
+    @step.setter
+    def step(self, k):
+        self.goto(k)
+
+    def goto(self, k):
+        """Show frame ``k`` (negative counts from the end, as for lists); returns the stepper."""
+        k = self._index(k)
+        self._step = k
+        if self._widget is not None:
+            self._widget.show(k)
+        return self
+
+    def _index(self, k):
+        if k is None:
+            return self._step
+        n = len(self)
+        if not -n <= k < n:
+            raise IndexError(f"Stepper: frame {k} does not exist; frames are 0..{n - 1} "
+                             f"(0 = before backward, {n - 1} = backward finished)")
+        return k % n
+
+    def snapshot(self, k=None):
+        """Frame ``k`` as data: ``.step`` (the engine's Step), ``.gradients``, ``.final``."""
+        return self.replay.frame(self._index(k))
+
+    def explanation(self, k=None):
+        """The chain-rule update of frame ``k``: ``.text()`` and ``.html()``."""
+        return self.explanations[self._index(k)]
+
+    @property
+    def restyler(self):
+        """The one rendering as a template (renders it on first use)."""
+        if self._restyler is None:
+            self._restyler = Restyler(self._graph.svg(), self._cell_timelines(),
+                                      self._cell_names(), self._marks())
+        return self._restyler
+
+    def svg(self, k=None):
+        """Frame ``k``'s SVG: the one drawing, restyled."""
+        return self.restyler.svg(self._index(k))
+
+    def frame(self, k=None):
+        """Frame ``k`` as a ``Graph`` (``.svg()`` is the restyled drawing).
+
+        Its ``.source`` is the DOT of the same frame drawn by ``draw`` itself
+        (gradients so far, the operation highlighted), for saving to PNG/PDF.
+        """
+        k = self._index(k)
+        state = self.replay.frame(k)
+        highlight = [state.step.record] if state.step else None
+        graph = draw(self._target, grads=state.gradients, highlight=highlight, collapse=False,
+                     max_nodes=None, id_prefix=self.prefix)
+        graph._svg = self.svg(k)
+        return graph
+
+    def _cell(self, key):
+        node = self._graph.id_of(self.replay.tensors[key])
+        return f"{node}_grad" if node else None
+
+    def _cell_timelines(self):
+        cells = {}
+        for key in self.replay.tensors:
+            cell = self._cell(key)
+            if cell is not None:
+                cells[cell] = [(0, None, False)] + [e for e in self.replay.timeline(key) if e[0]]
+        return cells
+
+    def _cell_names(self):
+        return {self._cell(key): self.names[key] for key in self.replay.tensors}
+
+    def _marks(self):
+        """Per frame, {class: [element ids]}: the operation visited and where its gradients go."""
+        marks = [{}]
+        for step in self.replay.steps:
+            op = self._graph.id_of(step.record)
+            output = step.record.output()
+            sent = [f"{op}_in{position}" for position, tensor in enumerate(step.record.inputs)
+                    if any(u.tensor is tensor for u in step.updates)]
+            wrote = [self._cell(u.tensor._id) for u in step.updates if u.mode == "="]
+            added = [self._cell(u.tensor._id) for u in step.updates if u.mode == "+="]
+            marks.append({"adnb-current": [op], "adnb-sent": sent,
+                          "adnb-arriving": [f"{op}_out", self._cell(output._id)],
+                          "adnb-wrote": [c for c in wrote if c not in added],
+                          "adnb-accumulated": added})
+        return marks
+
+    # --- display --------------------------------------------------------------
+    @property
+    def widget(self):
+        """The live view (ipywidgets): buttons, a frame slider, Play with a speed."""
+        if self._widget is None:
+            from .widget import StepperWidget
+            self._widget = StepperWidget(self)
+        return self._widget.box
+
+    def to_html(self):
+        """A self-contained HTML fragment that steps through every frame with no kernel."""
+        from .page import stepper_html
+        return stepper_html(self)
+
+    def __repr__(self):
+        steps = len(self) - 1
+        return (f"<autodiff_nb Stepper: {len(self)} frames ({steps} reverse "
+                f"step{'s' * (steps != 1)}), showing frame {self._step}>")
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """The widget view, with ``to_html()`` as the fallback for exported HTML."""
+        bundle = {"text/plain": repr(self), "text/html": self.to_html()}
+        view = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
+        bundle.update({k: v for k, v in view.items() if k != "text/plain"})
+        return bundle

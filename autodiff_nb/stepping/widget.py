@@ -1,0 +1,67 @@
+"""The live stepper (ipywidgets): first / prev / next / last, a frame slider, Play and its speed.
+
+The slider is the one source of truth: buttons set it, ``Stepper.goto``
+sets it, and its observer shows the frame (one ``Restyler.svg`` call, no
+Graphviz). ``Play`` and the speed slider are ``jslink``-ed in the browser
+(Play -> frame slider, speed -> Play's interval), so playing animates the
+slider without a Python callback per tick; the kernel only redraws the
+frame the slider lands on. Arrow keys step when the frame slider has focus.
+"""
+from __future__ import annotations
+
+import ipywidgets as W
+
+from .page import body_html, frame_label, legend_html, static_text
+
+
+class StepperWidget:
+    """Builds the view once; ``show(k)`` puts frame ``k`` in it."""
+
+    def __init__(self, stepper):
+        self.stepper = stepper
+        last = len(stepper) - 1
+        layout = W.Layout(width="auto")
+        self.buttons = {action: W.Button(description=text, tooltip=tip, layout=layout)
+                        for action, text, tip in (
+                            ("first", "|◀ First", "first frame: before backward"),
+                            ("prev", "◀ Prev", "previous step"),
+                            ("next", "Next ▶", "next step"),
+                            ("last", "Last ▶|", "last frame: backward finished"))}
+        self.slider = W.IntSlider(value=stepper.step, min=0, max=last, description="frame",
+                                  continuous_update=True, layout=W.Layout(width="320px"))
+        self.play = W.Play(value=stepper.step, min=0, max=last, step=1, interval=800,
+                           description="Play", show_repeat=False)
+        self.speed = W.IntSlider(value=800, min=100, max=2000, step=100,
+                                 description="ms/step", layout=W.Layout(width="240px"))
+        W.jslink((self.play, "value"), (self.slider, "value"))
+        W.jslink((self.speed, "value"), (self.play, "interval"))
+        self.counter = W.Label()
+        self.view = W.HTML()
+        style = W.HTML(f"<style>{static_text('stepper.css')}</style>")
+        for action, button in self.buttons.items():
+            button.on_click(lambda _, action=action: self.act(action))
+        self.slider.observe(lambda change: self._shown(change["new"]), names="value")
+        b = self.buttons
+        controls = W.HBox([b["first"], b["prev"], self.play, b["next"], b["last"], self.slider,
+                           self.counter, self.speed], layout=W.Layout(flex_flow="row wrap"))
+        self.box = W.VBox([style, controls, self.view, W.HTML(legend_html())])
+        self._shown(stepper.step)
+
+    def act(self, action):
+        """A button: move the slider (clamped: "next" on the last frame stays there)."""
+        last = len(self.stepper) - 1
+        k = {"first": 0, "prev": self.slider.value - 1, "next": self.slider.value + 1,
+             "last": last}[action]
+        self.slider.value = max(0, min(last, k))
+
+    def show(self, k):
+        self.slider.value = k   # the observer redraws (if k is not shown already)
+
+    def _shown(self, k):
+        self.stepper._step = k
+        self.view.value = (f'<div class="adnb-stepper adnb-live" data-step="{k}">'
+                           f'{body_html(self.stepper, k)}</div>')
+        self.counter.value = frame_label(self.stepper, k)
+        last = len(self.stepper) - 1
+        self.buttons["first"].disabled = self.buttons["prev"].disabled = k == 0
+        self.buttons["next"].disabled = self.buttons["last"].disabled = k == last

@@ -1,0 +1,328 @@
+"""The reverse-pass stepper: frames, chain-rule text, restyling, widget logic, HTML.
+
+Expected numbers come from the lecture's formulas evaluated by hand with
+``math.tanh`` (and PyTorch for the leaves), never from the engine under test.
+"""
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import autodiff_nb as ad
+from autodiff_nb.mytorch.autograd_engine import Autograd
+from autodiff_nb.mytorch.functional import add_backward, mul_backward, tanh_backward
+
+SEED = 0.5   # the lecture's "given ∇z1 L"
+VALUES = dict(x1=0.5, x2=-1.0, Wx1=0.8, Wx2=0.3, bx1=0.1, bx2=0.2,
+              y1=0.6, Wy1=0.5, Wy2=-0.4, by1=0.2, by2=0.05)
+
+
+def n(x):
+    """How the panel writes a number: 4 significant digits, no trailing zeros, real minus."""
+    return f"{x:.4g}".replace("-", "−")
+
+
+def lecture_net():
+    """i1 = Wx1 x1, i2 = Wx2 x2, i3 = i1 + bx1 + i2 + bx2, y2 = tanh(i3),
+    i4 = Wy1 y1, i5 = Wy2 y2, i6 = i4 + by1 + i5 + by2, z1 = tanh(i6)."""
+    t = {name: ad.Tensor(value, requires_grad=True, name=name) for name, value in VALUES.items()}
+
+    def named(tensor, name):
+        tensor.name = name
+        t[name] = tensor
+        return tensor
+
+    named(t["Wx1"] * t["x1"], "i1")
+    named(t["Wx2"] * t["x2"], "i2")
+    named(ad.add(t["i1"], t["bx1"], t["i2"], t["bx2"]), "i3")
+    named(ad.tanh(t["i3"]), "y2")
+    named(t["Wy1"] * t["y1"], "i4")
+    named(t["Wy2"] * t["y2"], "i5")
+    named(ad.add(t["i4"], t["by1"], t["i5"], t["by2"]), "i6")
+    named(ad.tanh(t["i6"]), "z1")
+    return t
+
+
+def by_hand():
+    """Every gradient of the lecture example, from the slides' formulas."""
+    v = dict(VALUES)
+    v["i3"] = v["Wx1"] * v["x1"] + v["bx1"] + v["Wx2"] * v["x2"] + v["bx2"]
+    v["y2"] = math.tanh(v["i3"])
+    v["i6"] = v["Wy1"] * v["y1"] + v["by1"] + v["Wy2"] * v["y2"] + v["by2"]
+    g = {"z1": SEED}
+    g["i6"] = g["z1"] * (1 - math.tanh(v["i6"]) ** 2)
+    g["i4"] = g["by1"] = g["i5"] = g["by2"] = g["i6"]
+    g["Wy2"], g["y2"] = v["y2"] * g["i5"], g["i5"] * v["Wy2"]
+    g["Wy1"], g["y1"] = v["y1"] * g["i4"], g["i4"] * v["Wy1"]
+    g["i3"] = g["y2"] * (1 - math.tanh(v["i3"]) ** 2)
+    g["i2"] = g["bx1"] = g["i1"] = g["bx2"] = g["i3"]
+    g["Wx2"], g["x2"] = v["x2"] * g["i2"], g["i2"] * v["Wx2"]
+    g["Wx1"], g["x1"] = v["x1"] * g["i1"], g["i1"] * v["Wx1"]
+    return v, g
+
+
+@pytest.fixture
+def lecture():
+    net = lecture_net()
+    return net, ad.step_through(net["z1"], SEED)
+
+
+def test_frames_are_before_backward_then_one_per_reverse_step(lecture):
+    net, stepper = lecture
+    assert len(stepper) == 9                          # 8 operations + "before backward"
+    assert stepper.step == 8                          # shows the finished backward
+    assert stepper.snapshot(0).gradients == {} and stepper.snapshot(0).step is None
+    visited = [stepper.snapshot(k).step.record.output().name for k in range(1, 9)]
+    assert visited == ["z1", "i6", "i5", "i4", "y2", "i3", "i2", "i1"]   # reverse recording order
+
+
+def test_chain_rule_text_matches_the_lecture(lecture):
+    net, stepper = lecture
+    v, g = by_hand()
+    step1 = stepper.explanation(1).text()
+    assert "Step 1 of 8: z1 = tanh(i6)" in step1
+    assert (f"∇i6 L = ∇z1 L ∇i6 z1 = ∇z1 L · (1 − tanh²(i6)) "
+            f"= 0.5 · (1 − tanh²({n(v['i6'])})) = {n(g['i6'])}") in step1
+    step2 = stepper.explanation(2).text()
+    assert "i6 = i4 + by1 + i5 + by2" in step2
+    for name in ("i4", "by1", "i5", "by2"):
+        assert f"∇{name} L = ∇i6 L ∇{name} i6 = ∇i6 L = {n(g['i6'])}" in step2
+    step3 = stepper.explanation(3).text()
+    assert (f"∇Wy2 L = ∇i5 L ∇Wy2 i5 = ∇i5 L · y2 = {n(g['i5'])} · {n(v['y2'])} "
+            f"= {n(g['Wy2'])}") in step3
+    assert (f"∇y2 L = ∇i5 L ∇y2 i5 = ∇i5 L · Wy2 = {n(g['i5'])} · ({n(v['Wy2'])}) "
+            f"= {n(g['y2'])}") in step3
+    assert f"= {n(g['y2'])} · (1 − tanh²({n(v['i3'])})) = {n(g['i3'])}" in stepper.explanation(5).text()
+    step8 = stepper.explanation(8).text()
+    assert f"∇x1 L = ∇i1 L ∇x1 i1 = ∇i1 L · Wx1 = {n(g['i1'])} · 0.8 = {n(g['x1'])}" in step8
+    assert " += " not in "".join(stepper.explanation(k).text() for k in range(9))  # no fan-out here
+
+
+def test_gradients_fill_in_and_become_final(lecture):
+    net, stepper = lecture
+    v, g = by_hand()
+    names = {t._id: name for name, t in net.items()}
+    frame3 = stepper.snapshot(3)                  # i5 = Wy2 × y2 just visited
+    filled = {names[key] for key in frame3.gradients}
+    assert filled == {"z1", "i6", "i4", "by1", "i5", "by2", "Wy2", "y2"}
+    # y2 has one consumer (i5's ×), visited now: final. i4 waits for its own step? No:
+    # i4's only consumer (i6's +) was visited at step 2, so it is final too.
+    assert {names[key] for key in frame3.final} == filled
+    for key, value in frame3.gradients.items():
+        assert float(value) == pytest.approx(g[names[key]], rel=1e-12)
+    last = stepper.snapshot(8)
+    assert {names[key] for key in last.gradients} == set(g)
+    for key, value in last.gradients.items():
+        assert float(value) == pytest.approx(g[names[key]], rel=1e-12)
+
+
+def test_last_frame_equals_backward_and_leaves_get_grad(lecture):
+    net, stepper = lecture
+    fresh = lecture_net()
+    fresh["z1"].backward(SEED)
+    for name in VALUES:
+        assert net[name].grad is not None
+        np.testing.assert_allclose(net[name].grad, fresh[name].grad, rtol=0, atol=0)
+        np.testing.assert_allclose(stepper.snapshot(-1).gradients[net[name]._id], net[name].grad)
+
+
+def test_leaves_match_pytorch(lecture):
+    torch = pytest.importorskip("torch")
+    net, _ = lecture
+    t = {k: torch.tensor(val, dtype=torch.float64, requires_grad=True) for k, val in VALUES.items()}
+    y2 = torch.tanh(t["Wx1"] * t["x1"] + t["bx1"] + t["Wx2"] * t["x2"] + t["bx2"])
+    z1 = torch.tanh(t["Wy1"] * t["y1"] + t["by1"] + t["Wy2"] * y2 + t["by2"])
+    z1.backward(torch.tensor(SEED, dtype=torch.float64))
+    for name in VALUES:
+        assert float(net[name].grad) == pytest.approx(t[name].grad.item(), rel=1e-12)
+
+
+def fan_out():
+    x = ad.Tensor(1.5, requires_grad=True, name="x")
+    w = ad.Tensor(-2.0, requires_grad=True, name="w")
+    loss = ad.tanh(x * w) + x * x
+    loss.name = "L"
+    return x, w, loss
+
+
+def test_fan_out_writes_then_accumulates():
+    x, w, loss = fan_out()
+    stepper = ad.step_through(loss)
+    # Reverse order: L = v4 + v5, v5 = x × x, v4 = tanh(v3), v3 = x × w.
+    square = stepper.snapshot(2).step
+    assert [(u.mode, u.tensor is x) for u in square.updates] == [("=", True), ("+=", True)]
+    text = stepper.explanation(2).text()
+    assert "∇x L = ∇v5 L ∇x v5 = ∇v5 L · x = 1 · 1.5 = 1.5" in text
+    assert "∇x L += ∇v5 L ∇x v5 = ∇v5 L · x = 1 · 1.5 = 1.5   (∇x L = 1.5 + 1.5 = 3)" in text
+    local = 1 - math.tanh(1.5 * -2.0) ** 2
+    sent = local * -2.0
+    text = stepper.explanation(4).text()
+    assert (f"∇x L += ∇v3 L ∇x v3 = ∇v3 L · w = {n(local)} · (−2) = {n(sent)}   "
+            f"(∇x L = 3 + ({n(sent)}) = {n(3 + sent)})") in text
+    assert f"∇w L = ∇v3 L ∇w v3 = ∇v3 L · x = {n(local)} · 1.5 = {n(local * 1.5)}" in text
+    # x is not final until its last consumer (x × w, step 4) has been visited.
+    assert x._id not in stepper.snapshot(3).final and x._id in stepper.snapshot(4).final
+    assert float(stepper.snapshot(3).gradients[x._id]) == 3.0
+    assert float(x.grad) == pytest.approx(3 + sent, rel=1e-12)
+
+
+def test_panel_marks_first_write_and_accumulate_apart():
+    stepper = ad.step_through(fan_out()[2])
+    panel = stepper.explanation(2).html()
+    assert panel.count("adnb-mode-first") == 1 and panel.count("adnb-mode-acc") == 1
+    assert ">+=<" in panel and "before + sent = after" in panel
+
+
+def _cell_class(svg, cell_id):
+    return re.search(rf'<g id="a_{cell_id}" class="([^"]*)"', svg)[1].split()
+
+
+def _cell_numbers(svg, cell_id):
+    group = re.search(rf'<g id="a_{cell_id}".*?</g>', svg, re.S)[0]
+    return re.findall(r'<text [^>]*class="adnb-n">([^<]*)</text>', group)
+
+
+def test_frames_restyle_one_layout(lecture):
+    net, stepper = lecture
+    graph = stepper.frame(3)
+    svg = graph.svg()
+    assert svg == stepper.svg(3)
+    cell = {name: f"{graph.id_of(t)}_grad" for name, t in net.items()}
+    assert "adnb-blank" in _cell_class(svg, cell["i3"]) and _cell_numbers(svg, cell["i3"]) == ["—"]
+    assert "adnb-final" in _cell_class(svg, cell["y2"])
+    assert {"adnb-wrote"} <= set(_cell_class(svg, cell["y2"]))
+    assert "adnb-arriving" in _cell_class(svg, cell["i5"])
+    op = graph.id_of(net["i5"]._record)
+    assert re.search(rf'<g id="{op}" class="node adnb-current">', svg)
+    assert re.search(rf'<g id="{op}_in0" class="edge adnb-sent">', svg)
+    assert len(re.findall(r'class="[^"]*adnb-current', svg)) == 1
+    # Geometry is the same in every frame: only classes, tooltips and numbers change.
+    def geometry(text):
+        text = re.sub(r' class="[^"]*"', "", text)
+        text = re.sub(r'xlink:title="[^"]*"', "", text)
+        return re.sub(r'(class="adnb-n">)?[^<>]*</text>', "</text>", text)
+    shapes = {geometry(stepper.svg(k)) for k in range(len(stepper))}
+    assert len(shapes) == 1
+
+
+def test_partial_gradient_shows_its_value_so_far():
+    x, w, loss = fan_out()
+    stepper = ad.step_through(loss)
+    cell = f"{stepper.frame(2).id_of(x)}_grad"
+    assert _cell_numbers(stepper.svg(2), cell) == ["3.000"]
+    assert "adnb-partial" in _cell_class(stepper.svg(2), cell)
+    assert "adnb-accumulated" in _cell_class(stepper.svg(2), cell)
+    assert _cell_numbers(stepper.svg(1), cell) == ["—"]
+    assert _cell_numbers(stepper.svg(4), cell) == ["2.980"]
+    assert "adnb-final" in _cell_class(stepper.svg(4), cell)
+
+
+def test_goto_and_index_errors(lecture):
+    _, stepper = lecture
+    assert stepper.goto(2) is stepper and stepper.step == 2
+    stepper.goto(-1)
+    assert stepper.step == 8
+    with pytest.raises(IndexError, match="frames are 0..8"):
+        stepper.goto(9)
+
+
+def test_widget_logic_headless(lecture):
+    _, stepper = lecture
+    widget = stepper.widget
+    control = stepper._widget
+    control.slider.value = 3
+    assert stepper.step == 3 and 'data-step="3"' in control.view.value
+    html3 = control.view.value
+    control.act("next")
+    assert stepper.step == 4 and control.view.value != html3
+    control.act("last")
+    control.act("next")                            # at the end: stays at the end
+    assert stepper.step == 8 and control.slider.value == 8
+    assert control.buttons["next"].disabled and not control.buttons["prev"].disabled
+    control.act("first")
+    control.act("prev")
+    assert stepper.step == 0 and control.buttons["first"].disabled
+    stepper.goto(5)                                # Python side moves the widget too
+    assert control.slider.value == 5 and 'data-step="5"' in control.view.value
+    assert widget is stepper.widget                # built once
+
+
+def test_mimebundle_has_widget_view_and_html_fallback(lecture):
+    _, stepper = lecture
+    bundle = stepper._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/html"] == stepper.to_html()
+    assert bundle["text/plain"] == "<autodiff_nb Stepper: 9 frames (8 reverse steps), showing frame 8>"
+
+
+def test_html_is_self_contained_and_readable_without_scripts(lecture):
+    _, stepper = lecture
+    page = stepper.to_html()
+    assert page.startswith('<div class="adnb-stepper adnb-nojs"') and 'tabindex="0"' in page
+    assert 'data-step="8"' in page
+    for action in ("first", "prev", "next", "last", "play"):
+        assert f'data-action="{action}"' in page
+    assert not re.search(r'(?:src|href)="(?:https?:)?//', page) and "http://cdn" not in page
+    assert '<link' not in page and '@import' not in page
+    # The markup already shows the last frame: the finished drawing and its panel.
+    assert stepper.svg(8) in page and stepper.explanation(8).html() in page
+
+
+def test_same_program_same_html():
+    program = textwrap.dedent("""
+        import hashlib, autodiff_nb as ad
+        x = ad.Tensor(1.5, requires_grad=True, name="x")
+        w = ad.Tensor(-2.0, requires_grad=True, name="w")
+        first = ad.step_through(ad.tanh(x * w) + x * x, retain_graph=True)
+        second = ad.step_through(ad.tanh(x * w) + x * x)
+        print(hashlib.sha256((first.to_html() + second.to_html()).encode()).hexdigest())
+        print(first.prefix, second.prefix)
+    """)
+    runs = [subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                           check=True).stdout for _ in range(2)]
+    assert runs[0] == runs[1]
+    prefixes = runs[0].split()[1:]
+    assert len(set(prefixes)) == 2                 # two steppers, two id prefixes
+
+
+def mytorch_net():
+    engine = Autograd()
+    x = np.array([[0.5, -1.0]])
+    w = np.array([[0.3, 0.8]])
+    dw = np.zeros_like(w)
+    h = x * w
+    engine.add_operation([x, w], h, [None, dw], mul_backward)
+    a = np.tanh(h)
+    engine.add_operation([h], a, [None], tanh_backward)
+    y = a + h                      # h is used twice: "+=" in the reverse pass
+    engine.add_operation([a, h], y, [None, None], add_backward)
+    return engine, x, w, dw, h
+
+
+def test_engine_steps_replay_its_backward():
+    engine, x, w, dw, h = mytorch_net()
+    stepper = ad.step_through(engine, np.ones((1, 2)))
+    assert len(stepper) == 4
+    reference, *_, ref_dw, _ = mytorch_net()
+    reference.backward(np.ones((1, 2)))
+    np.testing.assert_allclose(dw, ref_dw)
+    expected_dw = x * (1 + (1 - np.tanh(x * w) ** 2))        # by hand: y = tanh(h) + h, h = x w
+    np.testing.assert_allclose(dw, expected_dw)
+    modes = [u.mode for k in range(1, 4) for u in stepper.snapshot(k).step.updates]
+    assert modes.count("+=") == 1
+    assert "+=" in stepper.explanation(2).text()
+    with pytest.raises(TypeError, match="divergence"):
+        ad.step_through(mytorch_net()[0])
+
+
+def test_a_leaf_alone_has_one_frame():
+    x = ad.Tensor(2.0, requires_grad=True, name="x")
+    stepper = ad.step_through(x)
+    assert len(stepper) == 1 and "Nothing to step through" in stepper.explanation(0).text()
+    assert 'data-step="0"' in stepper.to_html()

@@ -1,0 +1,116 @@
+"""The stepper's kernel-free HTML in a real browser: stepping, keys, isolation, offline.
+
+Two pages: ``to_html()`` of two steppers written into a minimal HTML file,
+and a tiny notebook executed and exported by ``autodiff-nb export`` (run in a
+subprocess, as in test_export.py, to keep nbclient's event loop away from
+Playwright's). Both load from file:// and must make no network request and
+raise no page error.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import autodiff_nb as ad
+import browser as helpers
+
+DATA = Path(__file__).parent / "data"
+
+
+def two_steppers_page(path: Path) -> Path:
+    x = ad.Tensor(1.5, requires_grad=True, name="x")
+    w = ad.Tensor(-2.0, requires_grad=True, name="w")
+    loss = ad.tanh(x * w) + x * x
+    loss.name = "L"
+    y = ad.Tensor(0.3, requires_grad=True, name="y")
+    fragments = ad.step_through(loss).to_html() + ad.step_through(ad.tanh(y) * y).to_html()
+    path.write_text('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+                    f'<title>steppers</title></head><body>{fragments}</body></html>',
+                    encoding="utf-8")
+    return path
+
+
+def step_of(stepper) -> int:
+    return int(stepper.get_attribute("data-step"))
+
+
+def current_op(stepper):
+    """The id of the highlighted operation node (None before backward)."""
+    return stepper.evaluate(
+        "root => { const g = root.querySelector('svg g.node.adnb-current'); return g && g.id; }")
+
+
+def check_stepping(page, stepper, frames: int):
+    """Buttons, slider and keys move ``stepper`` through every frame."""
+    assert step_of(stepper) == frames - 1                     # the finished pass by default
+    assert "adnb-nojs" not in stepper.get_attribute("class")  # the script ran
+    stepper.locator('[data-action="first"]').click()
+    assert step_of(stepper) == 0 and current_op(stepper) is None
+    seen = []
+    for k in range(1, frames):
+        stepper.locator('[data-action="next"]').click()
+        assert step_of(stepper) == k
+        seen.append(current_op(stepper))
+        assert stepper.locator(".adnb-counter").inner_text() == f"Step {k} / {frames - 1}"
+        assert stepper.locator(".adnb-panel .adnb-op").count() == 1
+    assert None not in seen and len(set(seen)) == len(seen)   # a different operation each step
+    assert stepper.locator('[data-action="next"]').is_disabled()
+    stepper.focus()
+    page.keyboard.press("ArrowLeft")
+    assert step_of(stepper) == frames - 2
+    page.keyboard.press("Home")
+    assert step_of(stepper) == 0
+    page.keyboard.press("ArrowRight")
+    assert step_of(stepper) == 1 and current_op(stepper) == seen[0]
+    page.keyboard.press("End")
+    assert step_of(stepper) == frames - 1
+
+
+def test_to_html_steps_offline(tmp_path, open_offline):
+    page, log = open_offline(two_steppers_page(tmp_path / "steppers.html").as_uri())
+    first, second = page.locator(".adnb-stepper").nth(0), page.locator(".adnb-stepper").nth(1)
+    check_stepping(page, first, 5)
+    # The second stepper did not move, and stepping it leaves the first alone.
+    assert step_of(second) == 2
+    second.locator('[data-action="first"]').click()
+    assert step_of(second) == 0 and step_of(first) == 4
+    # Gradient cells: blank before backward, the "+=" cell marked at step 2.
+    first.locator('[data-action="first"]').click()
+    assert first.locator("svg g.adnb-blank").count() == 6     # every gradient cell: x, w, v3, v4, v5, L
+    assert first.locator("svg g.adnb-blank text.adnb-n").all_text_contents() == ["—"] * 6
+    first.locator('[data-action="next"]').click()
+    first.locator('[data-action="next"]').click()
+    assert first.locator("svg g.adnb-accumulated").count() == 1
+    assert first.locator(".adnb-update.adnb-mode-acc").count() == 1
+    # Play runs to the end by itself.
+    second.locator("select.adnb-speed").select_option("300")
+    second.locator('[data-action="play"]').click()
+    page.wait_for_function("el => el.getAttribute('data-step') === '2'", arg=second.element_handle(),
+                           timeout=5000)
+    helpers.save_screenshot(page, "stepper_to_html")
+    assert log.network == []
+    assert log.errors == []
+
+
+def test_exported_notebook_steps_offline(tmp_path, open_offline):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    shutil.copy(DATA / "stepper_lesson.ipynb", lessons / "00_stepper.ipynb")
+    result = subprocess.run([sys.executable, "-m", "autodiff_nb.cli", "export", lessons,
+                             "--out", tmp_path / "site"], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    page, log = open_offline((tmp_path / "site" / "00_stepper.html").as_uri())
+    steppers = page.locator(".adnb-stepper")
+    assert steppers.count() == 2
+    ids = [steppers.nth(i).get_attribute("id") for i in range(2)]
+    assert ids[0] != ids[1]
+    check_stepping(page, steppers.nth(0), 5)
+    assert step_of(steppers.nth(1)) == 2
+    helpers.save_screenshot(page, "stepper_export")
+    assert log.network == []
+    assert log.errors == []
