@@ -2,6 +2,10 @@
 
 The engine is a tape of NumPy operations (``tape.py``) with a ``Tensor``
 front end (``tensor.py``) and one registry of primitives (``primitives.py``).
+Everything else reads the tape and is never imported by the engine:
+drawings (``draw``), the reverse-pass stepper (``stepping``), layers and
+training (``nn``, ``optim``, ``data``, ``training``, ``viz``), the
+course-handout API (``mytorch``), exercises and the lesson-site export.
 """
 from .checks import GradcheckError, gradcheck, jacobian
 from .errors import AnomalyError, DTypeError, GraphError, ShapeError
@@ -9,8 +13,12 @@ from .functions import (abs, add, clip, concatenate, exp, log, log_softmax, logs
                         max, maximum, mean, minimum, neg, outer, relu, reshape, sigmoid,
                         sqrt, stack, sum, tanh, transpose, where)
 from .primitives import PRIMITIVES
-from .stepping import Stepper, step_through
 from .tape import TAPE, backward_steps, detect_anomaly, enable_grad, no_grad, scope
 from .tensor import Tensor
+
+from .draw import Graph, draw  # noqa: E402  (consumers of the tape come after the engine)
+from .stepping import Stepper, step_through  # noqa: E402
+from . import data, exercises, mytorch, nn, optim, viz  # noqa: E402
+from .training import train  # noqa: E402
 
 __version__ = "0.1.0"

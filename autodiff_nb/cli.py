@@ -26,6 +26,20 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--timeout", type=int, default=300, metavar="SECONDS",
                         help="time limit for each cell (default: 300)")
     export.add_argument("--title", default="Lessons", help="heading of index.html")
+
+    run = commands.add_parser(
+        "run",
+        help="execute lessons in place and store their outputs",
+        description="Run each notebook top to bottom in a fresh kernel (in the notebook's "
+        "folder) and save it with its outputs, the same bytes on every run of unchanged "
+        "code: no timestamps, merged print output, stable widget ids, widget state kept. "
+        "A folder means its *.ipynb, sorted by name. Stops at the first failing lesson, "
+        "which is left as it was.",
+    )
+    run.add_argument("targets", type=Path, nargs="+", metavar="NOTEBOOK_OR_DIR",
+                     help="lesson notebook(s) or folder(s) of them")
+    run.add_argument("--timeout", type=int, default=300, metavar="SECONDS",
+                     help="time limit for each cell (default: 300)")
     return parser
 
 
@@ -34,6 +48,17 @@ def main(argv: list[str] | None = None) -> int:
     # Progress lines from our own modules only; nbclient and nbconvert stay quiet.
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("autodiff_nb").setLevel(logging.INFO)
+    if args.command == "run":
+        from autodiff_nb.lessons import LessonError, run_lessons
+
+        try:
+            done = run_lessons(args.targets, timeout=args.timeout)
+        except LessonError as exc:
+            print(f"autodiff-nb run: error: {exc}", file=sys.stderr)
+            return 1
+        print(f"ran and saved {len(done)} notebook{'s' * (len(done) != 1)}")
+        return 0
+
     from autodiff_nb.export import ExportError, export_site
 
     try:

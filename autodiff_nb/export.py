@@ -34,6 +34,8 @@ from pathlib import Path
 
 import nbformat
 
+from .lessons import LessonError, execute as execute_lesson
+
 __all__ = ["ExportError", "export_site"]
 
 log = logging.getLogger(__name__)
@@ -223,42 +225,15 @@ def _load(path: Path, execute: bool, timeout: int):
     nb = nbformat.read(path, as_version=4)
     if execute:
         started = time.perf_counter()
-        _execute(nb, path, timeout)
+        try:
+            execute_lesson(nb, path, timeout)
+        except LessonError as exc:
+            raise ExportError(str(exc)) from exc
         log.info("executed %s in %.1f s", path.name, time.perf_counter() - started)
     # Without the widget state nbconvert emits no widget-manager loader and
     # renders each widget's fallback instead of its (here dead) view.
     nb.metadata.pop("widgets", None)
     return nb
-
-
-def _execute(nb, path: Path, timeout: int) -> None:
-    """Run ``nb`` in place; on failure raise ExportError naming file and cell."""
-    # Imported here: starting kernels is only needed when executing.
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError
-
-    running = []  # index of the cell being executed, set by nbclient's hook
-
-    client = NotebookClient(
-        nb,
-        kernel_name="python3",  # jupyter_client runs it with this sys.executable
-        timeout=timeout,
-        resources={"metadata": {"path": str(path.parent)}},
-        on_cell_execute=lambda cell, cell_index: running.append(cell_index),
-    )
-    try:
-        client.execute()
-    except Exception as exc:
-        if isinstance(exc, CellExecutionError):
-            evalue = (exc.evalue or "").strip().splitlines() or [""]
-            reason = f"{exc.ename}: {evalue[-1]}".rstrip(": ")
-        elif isinstance(exc, CellTimeoutError):
-            reason = f"timed out after {timeout} s"
-        else:
-            lines = str(exc).strip().splitlines()
-            reason = f"{type(exc).__name__}: {lines[-1] if lines else ''}".rstrip(": ")
-        where = f"cell {running[-1] + 1}" if running else "kernel start"
-        raise ExportError(f"{path.name}, {where}: {reason}") from exc
 
 
 def _title(nb, path: Path) -> str:

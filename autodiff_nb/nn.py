@@ -330,8 +330,8 @@ class CrossEntropyLoss(Module):
 def _check_labels(loss, labels, n, classes):
     if labels.shape != (n,):
         raise ShapeError(at_user_line(
-            f"{loss}: expected integer labels of shape ({n},) for logits of shape ({n}, {classes}), "
-            f"got shape {labels.shape}"))
+            f"{loss}: expected integer labels of shape ({n},) for logits of shape "
+            f"({n}, {classes}), got shape {labels.shape}"))
     if labels.size and (labels.min() < 0 or labels.max() >= classes):
         bad = labels[(labels < 0) | (labels >= classes)][0]
         raise ValueError(at_user_line(

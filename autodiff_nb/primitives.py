@@ -19,6 +19,8 @@ enumerate every operation.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 PRIMITIVES: dict[str, "Primitive"] = {}
@@ -72,46 +74,66 @@ def unbroadcast(grad, shape):
 
 
 def _expand_reduced(g, shape, axis, keepdims):
-    """Give a reduction's gradient back the reduced axes, so it broadcasts to ``shape``."""
-    if axis is None:
-        return np.reshape(g, (1,) * len(shape)) if not keepdims else g
+    """Give a reduction's gradient back the reduced axes (as 1s), so it broadcasts to ``shape``."""
     if keepdims:
         return g
-    axes = (axis,) if np.isscalar(axis) else axis
-    return np.expand_dims(g, tuple(a % len(shape) for a in axes))
+    if axis is None:
+        return g.reshape((1,) * len(shape))
+    kept = list(g.shape)
+    for a in sorted(a % len(shape) for a in _axes(axis)):
+        kept.insert(a, 1)
+    return g.reshape(kept)
+
+
+def _spread(g, shape, axis, keepdims):
+    """A reduction's gradient copied back onto every element it reduced."""
+    # empty + assignment: NumPy's broadcast_to is a Python function, ten times slower here.
+    spread = np.empty(shape, dtype=g.dtype)
+    spread[...] = _expand_reduced(g, shape, axis, keepdims)
+    return spread
+
+
+def _axes(axis):
+    return (axis,) if isinstance(axis, (int, np.integer)) else axis
 
 
 def _count(shape, axis):
-    if axis is None:
-        return int(np.prod(shape))
-    axes = (axis,) if np.isscalar(axis) else axis
-    return int(np.prod([shape[a] for a in axes]))
+    return math.prod(shape) if axis is None else math.prod(shape[a] for a in _axes(axis))
 
 
 def _share_of_max(a, out, axis, keepdims):
     """Where the maximum came from: 1 at the max, ties sharing the gradient evenly."""
-    hits = a == _expand_reduced(out, a.shape, axis, keepdims)
-    return hits / hits.sum(axis=axis, keepdims=True)
+    hits = (a == _expand_reduced(out, a.shape, axis, keepdims)).astype(a.dtype)
+    return hits / hits.sum(axis=axis, keepdims=True)  # in a's dtype: float32 stays float32
 
 
 def _tie_split(a, b):
     """Weight of ``a`` in maximum(a, b): 1 where a wins, 1/2 on ties (as PyTorch)."""
-    return (a > b) + 0.5 * (a == b)
+    # In the output's float dtype (float32 stays float32; an integer operand cannot truncate 1/2).
+    return ((a > b) + 0.5 * (a == b)).astype(np.result_type(a, b, 1.0), copy=False)
+
+
+def _finite_max(a, axis):
+    """The maximum along ``axis`` (kept as size 1), with ±inf replaced by 0.
+
+    Subtracting it keeps exp() from overflowing; an infinite maximum (a row of
+    -inf, say) would turn a - max into NaN instead.
+    """
+    m = a.max(axis=axis, keepdims=True)
+    return m if np.isfinite(m).all() else np.where(np.isfinite(m), m, 0.0)
 
 
 def _logsumexp(a, axis=None, keepdims=False):
-    m = np.max(a, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+    m = _finite_max(a, axis)
+    out = np.log(np.exp(a - m).sum(axis=axis, keepdims=True)) + m
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
 def _log_softmax(a, axis=-1):
     # Subtract the maximum before, not after: a - logsumexp(a) would lose the
     # low digits of a result near 0 to the rounding of a large logsumexp.
-    m = np.max(a, axis=axis, keepdims=True)
-    shifted = a - np.where(np.isfinite(m), m, 0.0)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    shifted = a - _finite_max(a, axis)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 def _sigmoid(a):
@@ -154,7 +176,7 @@ def _power_vjp(g, out, a, b, needs=(True, True)):
 
 
 def _getitem_vjp(g, out, a, index):
-    grad = np.zeros_like(a, dtype=g.dtype)
+    grad = np.zeros(a.shape, dtype=g.dtype)
     np.add.at(grad, index, g)  # add.at, not assignment: an index may repeat
     return (grad,)
 
@@ -257,14 +279,12 @@ CLIP = defprimitive(
     rules=("{g} · [{low} ≤ {0} ≤ {high}]",))
 SUM = defprimitive(
     "sum", lambda a, axis=None, keepdims=False: np.sum(a, axis=axis, keepdims=keepdims),
-    lambda g, out, a, axis=None, keepdims=False:
-        (np.broadcast_to(_expand_reduced(g, a.shape, axis, keepdims), a.shape),),
+    lambda g, out, a, axis=None, keepdims=False: (_spread(g, a.shape, axis, keepdims),),
     symbol="Σ", rules=("broadcast({g})",))
 MEAN = defprimitive(
     "mean", lambda a, axis=None, keepdims=False: np.mean(a, axis=axis, keepdims=keepdims),
     lambda g, out, a, axis=None, keepdims=False:
-        (np.broadcast_to(_expand_reduced(g, a.shape, axis, keepdims)
-                         / _count(a.shape, axis), a.shape),),
+        (_spread(g / _count(a.shape, axis), a.shape, axis, keepdims),),
     rules=("broadcast({g}) / n",))
 MAX = defprimitive(
     "max", lambda a, axis=None, keepdims=False: np.max(a, axis=axis, keepdims=keepdims),
@@ -273,7 +293,7 @@ MAX = defprimitive(
     rules=("{g} · [{0} = max]",))
 RESHAPE = defprimitive(
     "reshape", lambda a, shape: np.reshape(a, shape),
-    lambda g, out, a, shape: (np.reshape(g, a.shape),),
+    lambda g, out, a, shape: (g.reshape(a.shape),),
     rules=("reshape({g})",))
 TRANSPOSE = defprimitive(
     "transpose", lambda a, axes=None: np.transpose(a, axes),
@@ -300,5 +320,5 @@ LOGSUMEXP = defprimitive(
     rules=("{g} · softmax({0})",))
 LOG_SOFTMAX = defprimitive(
     "log_softmax", _log_softmax,
-    lambda g, out, a, axis=-1: (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),),
+    lambda g, out, a, axis=-1: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),),
     rules=("{g} − softmax({0}) · Σ{g}",))

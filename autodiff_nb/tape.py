@@ -192,13 +192,18 @@ TAPE = Tape()
 
 
 def _seed(root, grad):
+    if not root.requires_grad:
+        raise GraphError(at_user_line(
+            f"backward: this tensor (shape {root._data.shape}) does not depend on any tensor "
+            f"with requires_grad=True, so there is no gradient to compute. Create the inputs "
+            f"you want gradients for with Tensor(..., requires_grad=True)."))
     if grad is None:
         if root._data.size != 1:
             raise GraphError(at_user_line(
                 f"backward: the output has shape {root._data.shape}, so the gradient to start "
                 f"from is ambiguous. Call backward() on a scalar (e.g. loss.sum()), or pass "
                 f"grad= an array of shape {root._data.shape}."))
-        return np.ones_like(root._data)
+        return np.ones(root._data.shape, dtype=root._data.dtype)
     grad = np.asarray(getattr(grad, "_data", grad), dtype=root._data.dtype)
     if grad.shape != root._data.shape:
         try:
@@ -255,10 +260,13 @@ def reverse_pass(root, seed, grads, free_graph=False, keep_all=False, receivers=
     walk has no other side effect.
     """
     grads[root._id] = seed
+    if root._record is None:
+        return
     anomaly = STATE.anomaly
-    upto = root._record.index if root._record is not None else -1
+    upto = root._record.index
     check_changes = TAPE.last_change
     new_tuple = tuple.__new__
+    pending = 1     # outputs holding a gradient whose record is not visited yet
     for entry in reversed(TAPE._entries):
         output = entry()
         if output is None:
@@ -309,12 +317,17 @@ def reverse_pass(root, seed, grads, free_graph=False, keep_all=False, receivers=
             if before is None:
                 grads[key] = sent
                 updates.append(new_tuple(Update, (tensor, sent, "=", None, sent)))
-                if receivers is not None and tensor._record is None:
+                if tensor._record is not None:
+                    pending += 1
+                elif receivers is not None:
                     receivers.append(tensor)
             else:
                 grads[key] = after = before + sent
                 updates.append(new_tuple(Update, (tensor, sent, "+=", before, after)))
         yield new_tuple(Step, (record, g, tuple(updates)))
+        pending -= 1
+        if not pending:
+            return      # everything older on the tape belongs to other graphs
 
 
 def backward_steps(root, grad=None, retain_graph=False):
@@ -335,7 +348,9 @@ def backward_steps(root, grad=None, retain_graph=False):
         dtype = tensor._data.dtype  # float32 + a float64 constant still gives a float32 .grad
         if tensor.grad is not None:
             tensor.grad = np.asarray(tensor.grad + g, dtype=dtype)
-        elif id(g) in handed_out or not g.flags.owndata or g.dtype != dtype:
+        elif (type(g) is not np.ndarray or id(g) in handed_out or not g.flags.owndata
+              or g.dtype != dtype):
+            # NumPy returns scalars (not 0-d arrays) from 0-d arithmetic: make .grad an array.
             # add hands one array to both inputs, reshape/transpose hand out views:
             # copy, so that changing one .grad in place never changes another.
             tensor.grad = np.array(g, dtype=dtype)

@@ -86,15 +86,16 @@ def _progress_bar(progress, total):
     return tqdm(total=total, unit="step", leave=True)
 
 
-def _check_finite(loss_value, epoch, step, epochs, optimizer, history):
+def _check_finite(loss_value, epoch, epochs, step, steps_per_epoch, optimizer, history):
     if np.isfinite(loss_value):
         return
     lr = getattr(optimizer, "lr", None)
     hint = f" (lr={lr})" if lr is not None else ""
     raise LossNotFiniteError(
         f"train: the loss became {loss_value} at epoch {epoch + 1} of {epochs}, "
-        f"step {step + 1}; the updates grew too large: try a smaller learning "
-        f"rate{hint}, or check the data for NaN/inf", history)
+        f"step {step + 1} of {steps_per_epoch} (step {len(history.step_loss) + 1} overall); "
+        f"the updates grew too large: try a smaller learning rate{hint}, or check the data "
+        f"for NaN/inf", history)
 
 
 def train(model, loss_fn, optimizer, X, y, epochs=10, batch_size=None, val=None,
@@ -147,7 +148,8 @@ def train(model, loss_fn, optimizer, X, y, epochs=10, batch_size=None, val=None,
                 output = model(X_batch)
                 loss = loss_fn(output, y_batch)
                 loss_value = loss.item()
-                _check_finite(loss_value, epoch, step, epochs, optimizer, history)
+                _check_finite(loss_value, epoch, epochs, step, steps_per_epoch, optimizer,
+                              history)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
@@ -166,7 +168,8 @@ def train(model, loss_fn, optimizer, X, y, epochs=10, batch_size=None, val=None,
                 live.update(len(history.step_loss), **_epoch_metrics(history))
             if bar is not None:
                 bar.set_postfix(loss=f"{history.loss[-1]:.4f}", refresh=False)
-            if any(callback(epoch, history) is True for callback in callbacks):
+            stops = [callback(epoch, history) is True for callback in callbacks]  # call them all
+            if any(stops):
                 break
     finally:
         if bar is not None:

@@ -66,10 +66,15 @@ class LossPlot:
     With ``path=`` each redraw is also written to that file; outside a
     notebook and without ``path`` nothing is drawn at all.
 
+    The cost of a draw is remembered across plots (``LossPlot.draw_cost``,
+    0.05 s until measured), so even the first draw waits long enough.
+
     Metrics whose name contains "acc" (``accuracy``, ``val_accuracy``) go on a
     second panel with a 0–1 scale; any other metric (``val_loss``) is drawn
     with the training loss.
     """
+
+    draw_cost = 0.05                # seconds the last draw took, in any LossPlot
 
     def __init__(self, title="training", path=None, min_interval=0.25, max_share=0.05,
                  figsize=(9.0, 3.4)):
@@ -104,7 +109,7 @@ class LossPlot:
             return
         now = time.perf_counter()
         if self._next_draw is None:
-            self._next_draw = now + self.min_interval   # a short run draws only at finish()
+            self._next_draw = now + self._wait()     # a short run draws only at finish()
         elif now >= self._next_draw:
             self._draw()
 
@@ -124,9 +129,12 @@ class LossPlot:
             self._show(png)
         self.redraws += 1
         self._drawn_at_update = self.updates
-        spent = time.perf_counter() - start
-        wait = max(self.min_interval, spent * (1 - self.max_share) / self.max_share)
-        self._next_draw = time.perf_counter() + wait
+        LossPlot.draw_cost = time.perf_counter() - start
+        self._next_draw = time.perf_counter() + self._wait()
+
+    def _wait(self):
+        """Seconds until the next draw: drawing then costs ``max_share`` of the time at most."""
+        return max(self.min_interval, self.draw_cost * (1 - self.max_share) / self.max_share)
 
     def _show(self, png):
         from IPython.display import display
@@ -283,8 +291,8 @@ def decision_boundary(model, X, y, resolution=300, padding=0.1, title=None, figs
     for k, color in enumerate(colors):
         mine = y == k
         if mine.any():
-            ax.scatter(X[mine, 0], X[mine, 1], s=16, color=color, edgecolors="white",
-                       linewidths=0.5, label=f"class {k}")
+            ax.scatter(X[mine, 0], X[mine, 1], s=18, color=color, edgecolors="#222222",
+                       linewidths=0.4, label=f"class {k}")
     ax.set_xlim(xs[0], xs[-1])
     ax.set_ylim(ys[0], ys[-1])
     ax.set_xlabel("$x_1$")

@@ -9,13 +9,14 @@ minibatches, by three implementations:
 * PyTorch (float64, one thread).
 
 Everything runs on one BLAS thread (threadpoolctl) so the ratios measure
-per-operation overhead, not thread scheduling. The loss curves are checked to
+per-operation overhead, not thread scheduling; times are CPU times, best of
+several interleaved repeats. The loss curves are checked to
 agree (float64: they should match to ~1e-12) before any time is reported.
 Targets: autodiff_nb ≤ 1.6× hand-written NumPy at batch 32, ≤ 1.2× at batch 512.
 
     python bench/bench_training.py            # the table
     python bench/bench_training.py --profile  # plus where autodiff_nb spends its time
-    python bench/bench_training.py --quick    # one short repeat (a smoke test, not a timing)
+    python bench/bench_training.py --quick    # smoke test: one short repeat, no PyTorch row
 """
 from __future__ import annotations
 
@@ -128,9 +129,11 @@ def train_torch(X, y, plan, weights):
 
 
 def timed(run, *args):
-    start = time.perf_counter()
+    """CPU seconds of one run: with one thread this is its wall time on an idle machine,
+    and on a busy one it leaves out the time other processes held the CPU."""
+    start = time.process_time()
     losses = run(*args)
-    return time.perf_counter() - start, losses
+    return time.process_time() - start, losses
 
 
 def main():
@@ -138,18 +141,21 @@ def main():
     parser.add_argument("--profile", action="store_true",
                         help="also print a cProfile of the autodiff_nb run at batch 32")
     parser.add_argument("--repeats", type=int, default=REPEATS)
-    parser.add_argument("--quick", action="store_true", help="one short repeat: a smoke test")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke test: one short repeat, no PyTorch (its first step alone "
+                             "takes seconds)")
     args = parser.parse_args()
     epochs_for = QUICK_EPOCHS if args.quick else EPOCHS
     repeats = 1 if args.quick else args.repeats
 
     runners = {"hand-written NumPy": train_numpy, "autodiff_nb": train_autodiff_nb}
-    try:
-        import torch
-        torch.set_num_threads(1)
-        runners["PyTorch"] = train_torch
-    except ImportError:
-        print("(PyTorch not installed: its row is skipped)")
+    if not args.quick:
+        try:
+            import torch
+            torch.set_num_threads(1)
+            runners["PyTorch"] = train_torch
+        except ImportError:
+            print("(PyTorch not installed: its row is skipped)")
 
     X, y = data.digits()
     weights = initial_weights()
@@ -179,7 +185,7 @@ def main():
             profiler.runcall(train_autodiff_nb, X, y, plan, weights)
 
     print(f"digits {X.shape}, MLP {'-'.join(map(str, SIZES))} tanh, softmax cross-entropy, "
-          f"SGD lr={LR}, float64, 1 thread; best of {repeats}")
+          f"SGD lr={LR}, float64, 1 thread; CPU time, best of {repeats}")
     print(f"{'batch':>5}  {'implementation':<20}{'steps':>6}{'total ms':>10}{'µs/step':>9}"
           f"{'× NumPy':>9}  {'target':>7}  loss first → last")
     for batch_size, name, steps, seconds, ratio, first, last in rows:

@@ -172,12 +172,10 @@ def _stop(proc) -> None:
             proc.wait(timeout=10)
 
 
-def run_in_lab(browser, server: LabServer, notebook: str, timeout_ms: int = 120_000):
-    """Open ``notebook`` (path relative to the server's root) in JupyterLab,
-    run all cells, wait until every cell has run and the kernel is idle, and
-    return the page for the caller to inspect, e.g.
-    ``page.locator('.jp-OutputArea-output svg').count()``.
-    The caller closes the page.
+def open_in_lab(browser, server: LabServer, notebook: str, timeout_ms: int = 120_000):
+    """Open ``notebook`` (path relative to the server's root) in JupyterLab and
+    return the page once the document and its kernel are ready. Nothing has
+    run yet: the cells show their stored outputs. The caller closes the page.
     """
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(timeout_ms)
@@ -194,9 +192,15 @@ def run_in_lab(browser, server: LabServer, notebook: str, timeout_ms: int = 120_
             const panel = window.jupyterapp.shell.currentWidget;
             await panel.context.ready;
             await panel.sessionContext.ready;
-            await window.jupyterapp.commands.execute('notebook:run-all-cells');
         }"""
     )
+    return page
+
+
+def run_all_cells(page) -> None:
+    """Run every cell of the notebook open in ``page``; return when all have
+    run and the kernel is idle."""
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     # run-all resolves when execution requests settle; also wait until no cell
     # is still queued ("[*]") and the kernel reports idle.
     page.wait_for_function(
@@ -208,4 +212,19 @@ def run_in_lab(browser, server: LabServer, notebook: str, timeout_ms: int = 120_
             return kernel && kernel.status === 'idle' && !busy;
         }"""
     )
+
+
+def run_in_lab(browser, server: LabServer, notebook: str, timeout_ms: int = 120_000):
+    """Open ``notebook`` (path relative to the server's root) in JupyterLab,
+    run all cells, wait until every cell has run and the kernel is idle, and
+    return the page for the caller to inspect, e.g.
+    ``page.locator('.jp-OutputArea-output svg').count()``.
+    The caller closes the page.
+    """
+    page = open_in_lab(browser, server, notebook, timeout_ms)
+    try:
+        run_all_cells(page)
+    except BaseException:
+        page.close()
+        raise
     return page

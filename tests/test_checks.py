@@ -80,7 +80,8 @@ def test_gradcheck_names_the_input_and_the_worst_element(wrong_square):
     v = np.random.default_rng(3).standard_normal(3)
     backward, numerical = reported_values(message)
     np.testing.assert_allclose(numerical, 2 * -1.0 * v[1], rtol=1e-6)
-    np.testing.assert_allclose(backward, 2 * -1.0 * v[1] + 0.5 * v[1], rtol=1e-7)  # printed to 8 digits
+    # Both values are printed to 8 significant digits.
+    np.testing.assert_allclose(backward, 2 * -1.0 * v[1] + 0.5 * v[1], rtol=1e-7)
 
 
 def test_gradcheck_error_is_an_assertion_error(wrong_square):
@@ -99,7 +100,7 @@ def test_gradcheck_finds_the_wrong_input_among_several(wrong_mul):
     worst = int(np.argmax(error))
     assert f"element ({worst},)" in message
     backward, numerical = reported_values(message)
-    np.testing.assert_allclose(backward, v[worst] * b[worst], rtol=1e-7)  # printed to 8 digits
+    np.testing.assert_allclose(backward, v[worst] * b[worst], rtol=1e-7)
     np.testing.assert_allclose(numerical, v[worst] * a[worst], rtol=1e-6)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -215,8 +216,6 @@ def test_detect_anomaly_is_switched_off_after_the_block():
 
 def test_messages_show_no_tape_positions():
     """Tape indices differ from one run of a notebook to the next: messages must not show them."""
-    import re
-
     x = leaf([1.0, 2.0], "x")
     loss = (x * x).sum()
     loss.backward()

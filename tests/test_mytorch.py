@@ -94,7 +94,10 @@ def test_loss_matches_torch(loss_name, batch):
     layer = nn.Linear(5, 4, engine, seed=3)
     criterion = getattr(nn, loss_name)(engine)
     x = rng.standard_normal((batch, 5))
-    y = one_hot(rng, batch, 4) if loss_name == "SoftmaxCrossEntropy" else rng.standard_normal((batch, 4))
+    if loss_name == "SoftmaxCrossEntropy":
+        y = one_hot(rng, batch, 4)
+    else:
+        y = rng.standard_normal((batch, 4))
     loss = criterion(y, nn.Tanh(engine)(layer(x)))
     criterion.backward()
 
@@ -186,7 +189,8 @@ def test_functional_backward_matches_finite_differences(case):
     grad_output = rng.standard_normal(np.shape(forward(*inputs)))
     analytic = function(grad_output, *inputs)
     analytic = analytic if isinstance(analytic, tuple) else (analytic,)
-    for got, expected, a in zip(analytic, numerical_gradients(forward, inputs, grad_output), inputs):
+    expected_all = numerical_gradients(forward, inputs, grad_output)
+    for got, expected, a in zip(analytic, expected_all, inputs):
         assert np.shape(got) == a.shape
         np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
 

@@ -67,7 +67,7 @@ def test_linear_forward_and_backward_match_pytorch():
 ], ids=lambda m: repr(m))
 def test_activations_match_pytorch(ours, theirs):
     x = np.random.default_rng(2).standard_normal((6, 5)) * 3
-    x[0, :2] = 0.0              # the kink of ReLU / LeakyReLU: PyTorch's gradient there is the left one
+    x[0, :2] = 0.0              # the kink of ReLU / LeakyReLU: PyTorch takes the left gradient
     x[1, 0] = 800.0             # overflow-prone for sigmoid and softmax
     x_ours, x_torch = ad.Tensor(x, requires_grad=True), _t(x, grad=True)
     upstream = np.random.default_rng(3).standard_normal(x.shape)

@@ -68,6 +68,10 @@ class EngineOps:
     def getitem(x, index):
         return x[index]
 
+    @staticmethod
+    def constant(array):
+        return Tensor(array)
+
 
 ENGINE = EngineOps()
 
@@ -136,6 +140,9 @@ class TorchOps:
         a = a if isinstance(a, self.torch.Tensor) else self._const(a, like)
         b = b if isinstance(b, self.torch.Tensor) else self._const(b, like)
         return self.torch.where(self.torch.as_tensor(np.asarray(cond)), a, b)
+
+    def constant(self, array):
+        return self.torch.as_tensor(array)
 
     def getitem(self, x, index):
         def convert(i):
@@ -223,8 +230,20 @@ MATMUL_SHAPES = [((3,), (3,)), ((3,), (3, 4)), ((2, 3), (3,)), ((2, 3), (3, 4)),
 for sa, sb in MATMUL_SHAPES:
     case(f"matmul-{_shape_id(sa, sb)}", lambda o, a, b: a @ b, normal(*sa), normal(*sb))
 case("matmul-function", lambda o, a, b: o.matmul(a, b), normal(2, 3), normal(3, 2))
-case("rmatmul-array", lambda o, W, A=normal(2, 3): A @ W if o is ENGINE else o.matmul(
-    o.as_tensor(A), W), normal(3, 4))
+case("rmatmul-array", lambda o, W, A=normal(2, 3): A @ W if o is ENGINE else o.constant(A) @ W,
+     normal(3, 4))  # ndarray @ Tensor goes through Tensor.__rmatmul__
+
+# One constant operand: matmul, outer and power skip the gradient nobody needs.
+CONST_34, CONST_43, CONST_3 = normal(3, 4), normal(4, 3), normal(3)
+case("matmul-constant-right", lambda o, a: a @ o.constant(CONST_34), normal(2, 3))
+case("matmul-constant-left", lambda o, b: o.constant(CONST_43) @ b, normal(3, 2))
+case("matmul-batched-constant-right", lambda o, a: a @ o.constant(CONST_34), normal(5, 2, 3))
+case("matmul-batched-constant-left", lambda o, b: o.constant(CONST_43) @ b, normal(2, 3, 2))
+case("matmul-vector-constant", lambda o, a: a @ o.constant(CONST_3), normal(4, 3))
+case("outer-constant-right", lambda o, a: o.outer(a, o.constant(CONST_3)), normal(2))
+case("outer-constant-left", lambda o, b: o.outer(o.constant(CONST_3), b), normal(2))
+case("power-constant-exponent", lambda o, a: a ** o.constant(CONST_3), positive(2, 3))
+case("power-constant-base", lambda o, b: o.constant(np.abs(CONST_3) + 0.5) ** b, normal(2, 3))
 
 case("outer-1d", lambda o, a, b: o.outer(a, b), normal(3), normal(4))
 case("outer-2d-flattens", lambda o, a, b: o.outer(a, b), normal(2, 2), normal(3))
@@ -383,6 +402,8 @@ KINKS = [
      [np.array([1.0, 1.0, 0.5]), np.array([1.0, 2.0, 0.5])]),
     ("minimum-tie", lambda o, a, b: o.minimum(a, b),
      [np.array([1.0, 1.0, 0.5]), np.array([1.0, 2.0, 0.5])]),
+    ("minimum-integer-constant-tie", lambda o, a: o.minimum(a, o.constant(np.array([1, 2]))),
+     [np.array([1.0, 3.0])]),
     ("max-ties-split", lambda o, a: o.max(a, axis=1), [np.array([[1.0, 3.0, 3.0], [2.0] * 3])]),
     ("max-all-ties", lambda o, a: o.max(a), [np.array([[1.0, 3.0], [3.0, 0.0]])]),
 ]

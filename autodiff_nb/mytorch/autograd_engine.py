@@ -152,7 +152,8 @@ class Autograd:
         place into its buffer spot, or into its ``gradients_to_update`` array;
         an ``Update`` reports it with mode "=" for the input's first gradient
         in this pass and "+=" for later ones (fan-out), with this pass's sums
-        before and after.
+        before and after. These are the real updates: running the generator
+        (as ``step_through(engine, divergence)`` does) is a backward pass.
         """
         records = self.records()
         if not records:

@@ -138,7 +138,7 @@ class LossFN(_Module):
         self.autograd_engine.backward(1)
 
     def _label_target(self, y):
-        """Show the ground truth as the constant "y" (unless on the tape already: an autoencoder's x)."""
+        """Show the ground truth as the constant "y", unless on the tape already (autoencoders)."""
         if not self.autograd_engine.gradient_buffer.is_in_memory(y):
             self.autograd_engine.label(y, "y", constant=True)
 

@@ -22,6 +22,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -33,12 +35,34 @@ class Frame:
     final: frozenset     # ids of the tensors whose gradient is final
 
 
+def _readonly_copy(array):
+    if array is None:
+        return None
+    copy = np.array(array)
+    copy.flags.writeable = False
+    return copy
+
+
+def _frozen(step):
+    """A copy of ``step`` whose arrays cannot change under the frames.
+
+    The engine hands a leaf's last gradient to the user as ``.grad``; a
+    learner's ``w.grad *= 0`` must not rewrite the recorded reverse pass.
+    """
+    return step._replace(
+        grad_output=_readonly_copy(step.grad_output),
+        updates=tuple(update._replace(sent=_readonly_copy(update.sent),
+                                      before=_readonly_copy(update.before),
+                                      after=_readonly_copy(update.after))
+                      for update in step.updates))
+
+
 class Replay:
     """The frames of a reverse pass, from its records and its (consumed) steps."""
 
     def __init__(self, records, steps):
         self.records = tuple(records)
-        self.steps = tuple(steps)
+        self.steps = tuple(_frozen(step) for step in steps)
         self.tensors = _tensors_of(self.records)
         # Frame 1 visits the root's operation; its gradient there is the seed.
         self.root = self.steps[0].record.output() if self.steps else None

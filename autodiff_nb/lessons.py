@@ -1,0 +1,163 @@
+"""Run lesson notebooks top to bottom and store their outputs, the same bytes every time.
+
+The lessons are kept in the repository *with* their outputs: that is what a
+learner sees on opening one, what nbval compares, and what the exported site
+shows. So running a lesson must not churn the file: no per-cell timestamps,
+stream outputs merged (how print() output is split into messages depends on
+timing), and widget model ids, which the kernel draws at random, renumbered
+in order of appearance. Running an unchanged lesson twice writes the same
+bytes.
+
+Widget state is stored (nbclient's default). Without it, JupyterLab shows
+"Error displaying widget: model not found" where a lesson displays a widget
+until the learner runs the cell; with it, the widget appears as it was left
+(the stepper's buttons and current frame). The export drops it again: see
+``export.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import nbformat
+
+__all__ = ["LessonError", "execute", "lesson_paths", "run_lessons"]
+
+log = logging.getLogger(__name__)
+
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# Stable widget ids: uuid5 of "<notebook file name>/<n>" in this namespace.
+WIDGET_ID_NAMESPACE = uuid.UUID("5e1f2a6c-8d3b-4f7e-9a10-a0d1ff0a0001")
+
+
+class LessonError(RuntimeError):
+    """A lesson could not be run; the message names the notebook and the cell."""
+
+
+def execute(nb, path: Path, timeout: int = 300) -> None:
+    """Run ``nb`` (read from ``path``) in place in a fresh ``python3`` kernel.
+
+    The kernel starts in the notebook's folder, so lessons can read files next
+    to them; ``timeout`` limits each cell. Afterwards the outputs are
+    normalised (merged streams, no execution timestamps). On failure raises
+    LessonError naming the file and the 1-based cell number.
+    """
+    # Imported here: starting kernels is only needed when executing.
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    path = Path(path)
+    running = []  # index of the cell being executed, set by nbclient's hook
+    nb.metadata.pop("widgets", None)  # state of an earlier run; nbclient adds the new one
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",  # jupyter_client runs it with this sys.executable
+        timeout=timeout,
+        record_timing=False,
+        resources={"metadata": {"path": str(path.resolve().parent)}},
+        on_cell_execute=lambda cell, cell_index: running.append(cell_index),
+    )
+    try:
+        client.execute()
+    except Exception as exc:
+        if isinstance(exc, CellExecutionError):
+            evalue = (exc.evalue or "").strip().splitlines() or [""]
+            reason = f"{exc.ename}: {evalue[-1]}".rstrip(": ")
+        elif isinstance(exc, CellTimeoutError):
+            reason = f"timed out after {timeout} s"
+        else:
+            lines = str(exc).strip().splitlines()
+            reason = f"{type(exc).__name__}: {lines[-1] if lines else ''}".rstrip(": ")
+        where = f"cell {running[-1] + 1}" if running else "kernel start"
+        raise LessonError(f"{path.name}, {where}: {reason}") from exc
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = _merge_streams(cell.outputs)
+            cell.metadata.pop("execution", None)
+
+
+def _merge_streams(outputs):
+    """Join consecutive stdout (or stderr) outputs into one."""
+    merged = []
+    for out in outputs:
+        if (out.output_type == "stream" and merged and merged[-1].output_type == "stream"
+                and merged[-1].name == out.name):
+            merged[-1].text += out.text
+        else:
+            merged.append(out)
+    return merged
+
+
+def lesson_paths(targets) -> list[Path]:
+    """Notebook files and folders -> the notebooks, each folder's ``*.ipynb`` sorted by name."""
+    paths = []
+    for target in map(Path, targets):
+        if target.is_dir():
+            found = sorted(target.glob("*.ipynb"))
+            if not found:
+                raise LessonError(f"no *.ipynb notebooks in {target}")
+            paths.extend(found)
+        elif target.suffix == ".ipynb" and target.is_file():
+            paths.append(target)
+        else:
+            raise LessonError(f"{target}: not a notebook (.ipynb) or a folder of notebooks")
+    return paths
+
+
+def run_lessons(targets, timeout: int = 300) -> list[Path]:
+    """Execute each notebook in ``targets`` in place and store its outputs.
+
+    Stops at the first lesson that fails (LessonError); that notebook is left
+    as it was, and the ones before it are already written. Each file is
+    replaced in one step, never left half-written.
+    """
+    done = []
+    for path in lesson_paths(targets):
+        nb = nbformat.read(path, as_version=4)
+        started = time.perf_counter()
+        execute(nb, path, timeout)
+        log.info("ran %s in %.1f s", path.name, time.perf_counter() - started)
+        _write(path, nbformat.writes(_stable_widget_ids(nb, path.name)))
+        done.append(path)
+    return done
+
+
+def _stable_widget_ids(nb, name: str):
+    """``nb`` with the kernel's random widget model ids replaced by ids that depend only on order.
+
+    The ids are replaced in the notebook's JSON text (they appear as state
+    keys, in outputs and as "IPY_MODEL_<id>" references); the result is parsed
+    again so that writing it sorts the state by the new ids.
+    """
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    ids = list(state)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            model_id = out.get("data", {}).get(WIDGET_VIEW, {}).get("model_id")
+            if model_id and model_id not in ids:
+                ids.append(model_id)
+    if not ids:
+        return nb
+    text = nbformat.writes(nb)
+    for n, old in enumerate(ids):
+        text = text.replace(old, uuid.uuid5(WIDGET_ID_NAMESPACE, f"{name}/{n}").hex)
+    return nbformat.reads(text, as_version=4)
+
+
+def _write(path: Path, text: str) -> None:
+    """Replace ``path`` by ``text`` atomically, keeping its permissions."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text if text.endswith("\n") else text + "\n")
+        os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

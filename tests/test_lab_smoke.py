@@ -1,0 +1,75 @@
+"""Lesson 04 in a real JupyterLab: as stored, then after Run All.
+
+A copy of notebooks/ is served (Lab may autosave what it runs; the lessons in
+the repository must not change). Opened, the lesson must show its stored
+stepper widget from the saved widget state (``autodiff-nb run`` keeps it),
+not "Error displaying widget". After Run All in a live kernel: no error
+output, the drawings are decoded images, and the stepper widget's buttons
+move its frame. The server is always shut down (``helpers.jupyterlab``).
+"""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+import browser as helpers
+
+NOTEBOOKS = helpers.REPO_ROOT / "notebooks"
+WAIT_MS = 60_000  # for one widget round trip to the kernel and back; generous, bounded
+
+STEP_OF = """root => {
+    const view = root.querySelector('.adnb-stepper.adnb-live');
+    return view && view.getAttribute('data-step');
+}"""
+CURRENT_OP = """root => {
+    const g = root.querySelector('.adnb-stepper.adnb-live svg g.node.adnb-current');
+    return g && g.id;
+}"""
+
+
+def click_and_wait_for_step(page, stepper, button: str, step: str) -> None:
+    stepper.locator(".widget-button", has_text=button).click()
+    page.wait_for_function(f"root => ({STEP_OF})(root) === {step!r}",
+                           arg=stepper.element_handle(), timeout=WAIT_MS)
+
+
+def test_worked_example_runs_in_jupyterlab(browser, tmp_path):
+    found = sorted(NOTEBOOKS.glob("04_*.ipynb"))
+    if not found:
+        pytest.skip("lesson 04 (notebooks/04_*.ipynb) does not exist yet")
+    shutil.copytree(NOTEBOOKS, tmp_path / "notebooks")
+    lesson = f"notebooks/{found[0].name}"
+
+    with helpers.jupyterlab(tmp_path) as server:
+        page = helpers.open_in_lab(browser, server, lesson)
+        try:
+            outputs = page.locator(".jp-OutputArea-output")
+            # As stored: the stepper widget is rebuilt from the saved widget state.
+            outputs.locator(".widget-button", has_text="Next").first.wait_for(timeout=WAIT_MS)
+            assert page.get_by_text("Error displaying widget").count() == 0
+
+            helpers.run_all_cells(page)
+
+            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            assert errors.count() == 0, errors.first.inner_text()
+            drawings = outputs.locator("img[src^='data:image/svg+xml']")
+            assert drawings.count() >= 2   # before and after backward
+            drawings.first.scroll_into_view_if_needed()
+            assert drawings.first.evaluate("img => img.complete && img.naturalWidth > 0")
+
+            stepper = outputs.filter(has=page.locator(".widget-button")).first
+            stepper.scroll_into_view_if_needed()
+            for name in ("First", "Prev", "Next", "Last"):
+                assert stepper.locator(".widget-button", has_text=name).is_visible()
+            click_and_wait_for_step(page, stepper, "First", "0")
+            highlighted = [stepper.evaluate(CURRENT_OP)]
+            click_and_wait_for_step(page, stepper, "Next", "1")
+            highlighted.append(stepper.evaluate(CURRENT_OP))
+            click_and_wait_for_step(page, stepper, "Next", "2")
+            highlighted.append(stepper.evaluate(CURRENT_OP))
+            assert highlighted[0] is None and None not in highlighted[1:]
+            assert highlighted[1] != highlighted[2]
+            helpers.save_screenshot(page, "jupyterlab_04_stepper")
+        finally:
+            page.close()

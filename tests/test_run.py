@@ -1,0 +1,79 @@
+"""``autodiff-nb run``: execute lessons in place and store their outputs, the same bytes every time.
+
+Run through the CLI in a subprocess (the real entry point; nbclient's event
+loop stays out of this process).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+DATA = Path(__file__).parent / "data"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "autodiff_nb.cli", "run", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_run_stores_outputs_deterministically(tmp_path):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    shutil.copy(DATA / "stepper_lesson.ipynb", lessons / "01_stepper.ipynb")
+    # print() in a loop with sleeps arrives as several stream messages; cwd is the notebook's folder.
+    (lessons / "data.txt").write_text("next to the lesson")
+    nbformat.write(new_notebook(cells=[
+        new_markdown_cell("# Streams"),
+        new_code_cell("import time\nfor k in range(3):\n    print(k, flush=True)\n    time.sleep(0.05)"),
+        new_code_cell("print(open('data.txt').read())"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}),
+        lessons / "00_streams.ipynb")
+
+    first = run_cli(lessons)
+    assert first.returncode == 0, first.stderr
+    assert "ran and saved 2 notebooks" in first.stdout
+    saved = {p.name: p.read_bytes() for p in lessons.glob("*.ipynb")}
+    second = run_cli(lessons / "00_streams.ipynb", lessons / "01_stepper.ipynb")
+    assert second.returncode == 0, second.stderr
+    assert {p.name: p.read_bytes() for p in lessons.glob("*.ipynb")} == saved  # byte-identical
+
+    streams = nbformat.read(lessons / "00_streams.ipynb", as_version=4)
+    assert [[(o.output_type, o.text) for o in cell.outputs] for cell in streams.cells[1:]] == [
+        [("stream", "0\n1\n2\n")], [("stream", "next to the lesson\n")]]
+    assert all("execution" not in cell.metadata for cell in streams.cells)
+
+    stepper = json.loads(saved["01_stepper.ipynb"])
+    state = stepper["metadata"]["widgets"][WIDGET_STATE]["state"]
+    views = [out["data"][WIDGET_VIEW]["model_id"] for cell in stepper["cells"]
+             for out in cell.get("outputs", []) if WIDGET_VIEW in out.get("data", {})]
+    assert len(views) == 2 and all(view in state for view in views)  # what Lab needs to show them
+
+
+def test_failing_lesson_stops_run_and_is_left_as_it_was(tmp_path):
+    shutil.copytree(DATA / "failing", tmp_path / "failing")
+    broken = tmp_path / "failing" / "01_broken.ipynb"
+    before = broken.read_bytes()
+
+    result = run_cli(tmp_path / "failing")
+
+    assert result.returncode == 1
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line == ("autodiff-nb run: error: 01_broken.ipynb, cell 3: "
+                         "ValueError: broken on purpose")
+    assert broken.read_bytes() == before
+    assert [p.name for p in broken.parent.iterdir()] == ["01_broken.ipynb"]  # no temporary file
+
+
+def test_run_refuses_what_is_not_a_notebook(tmp_path):
+    (tmp_path / "notes.txt").write_text("not a lesson")
+    result = run_cli(tmp_path / "notes.txt")
+    assert result.returncode == 1
+    assert "not a notebook" in result.stderr
