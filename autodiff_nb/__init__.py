@@ -16,7 +16,7 @@ from .primitives import PRIMITIVES
 from .tape import TAPE, backward_steps, detect_anomaly, enable_grad, no_grad, scope
 from .tensor import Tensor
 
-from .draw import Graph, draw  # noqa: E402  (consumers of the tape come after the engine)
+from .draw import Graph, draw, side_by_side  # noqa: E402  (consumers of the tape come after the engine)
 from .stepping import Stepper, step_through  # noqa: E402
 from . import data, exercises, mytorch, nn, optim, viz  # noqa: E402
 from .training import train  # noqa: E402

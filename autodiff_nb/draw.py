@@ -67,7 +67,7 @@ set of nodes, so every frame of a stepper has the same ids.
 from __future__ import annotations
 
 from .drawing.dot import DotWriter
-from .drawing.graph import Graph
+from .drawing.graph import Graph, side_by_side
 from .drawing.scene import build_scene
 
 AUTO_COLLAPSE_OVER = 100    # operations: more than this, and scopes are drawn as boxes by default
@@ -122,4 +122,4 @@ def _is_id_prefix(prefix):
         and all(c.isascii() and (c.isalnum() or c in "_-") for c in prefix)))
 
 
-__all__ = ["draw", "Graph"]
+__all__ = ["draw", "Graph", "side_by_side"]

@@ -6,7 +6,7 @@ the corresponding method or operator.
 from __future__ import annotations
 
 from . import primitives as P
-from .tensor import Tensor, _axis, apply
+from .tensor import Tensor, _axis, _wrap, apply
 
 
 def _tensor(x):
@@ -69,5 +69,5 @@ def stack(tensors, axis=0):
 
 def where(condition, a, b):
     """Pick ``a`` where ``condition`` holds, else ``b``; the condition takes no gradient."""
-    condition = Tensor._result(_tensor(condition)._data.astype(bool))
+    condition = _wrap(_tensor(condition)._data.astype(bool))
     return apply(P.WHERE, condition, a, b)

@@ -41,7 +41,7 @@ def _lift(value, like):
     """A constant operand as a Tensor; Python numbers take the other operand's float dtype."""
     if isinstance(value, numbers.Number) and not isinstance(value, bool):
         dtype = like._data.dtype if like._data.dtype.kind == "f" else np.float64
-        return Tensor._result(np.asarray(value, dtype=dtype))
+        return _wrap(np.asarray(value, dtype=dtype))
     return Tensor(value)
 
 
@@ -65,11 +65,7 @@ def apply(prim, *args, **params):
     except (ValueError, IndexError, TypeError) as exc:
         message = _shape_problem(prim, inputs, params)
         raise ShapeError(at_user_line(f"{message}\n  ({exc})")) from None
-    if type(data) is not np.ndarray:
-        data = np.asarray(data)
-    out = _new_tensor(Tensor)
-    out._data = data
-    out._id = next(_ids)
+    out = _wrap(data)
     if STATE.grad_enabled:
         for t in inputs:
             if t.requires_grad:
@@ -79,8 +75,15 @@ def apply(prim, *args, **params):
     return out
 
 
-_new_tensor = object.__new__
 _NO_PARAMS = {}
+
+
+def _wrap(data):
+    """A new unrecorded Tensor around ``data`` (NumPy returns scalars from 0-d arithmetic)."""
+    tensor = object.__new__(Tensor)
+    tensor._data = data if type(data) is np.ndarray else np.asarray(data)
+    tensor._id = next(_ids)
+    return tensor
 
 
 def _unary(prim):
@@ -93,11 +96,7 @@ def _unary(prim):
 
     def method(self):
         data = forward(self._data)
-        if type(data) is not np.ndarray:
-            data = np.asarray(data)
-        out = _new_tensor(Tensor)
-        out._data = data
-        out._id = next(_ids)
+        out = _wrap(data)
         if self.requires_grad and STATE.grad_enabled:
             out.requires_grad = True
             record(prim, (self,), out, _NO_PARAMS)
@@ -120,11 +119,7 @@ def _binary(prim, reflected=False):
         except (ValueError, TypeError) as exc:
             message = _shape_problem(prim, (a, b), _NO_PARAMS)
             raise ShapeError(at_user_line(f"{message}\n  ({exc})")) from None
-        if type(data) is not np.ndarray:
-            data = np.asarray(data)
-        out = _new_tensor(Tensor)
-        out._data = data
-        out._id = next(_ids)
+        out = _wrap(data)
         if (a.requires_grad or b.requires_grad) and STATE.grad_enabled:
             out.requires_grad = True
             record(prim, (a, b), out, _NO_PARAMS)
@@ -175,13 +170,6 @@ class Tensor:
         if name is not None:
             self.name = str(name)
 
-    @classmethod
-    def _result(cls, data):
-        tensor = object.__new__(cls)
-        tensor._data = data
-        tensor._id = next(_ids)
-        return tensor
-
     # --- data and metadata -------------------------------------------------
     @property
     def data(self):
@@ -208,7 +196,7 @@ class Tensor:
 
     def detach(self):
         """The same data, cut off from the graph."""
-        return Tensor._result(self._data)
+        return _wrap(self._data)
 
     def retain_grad(self):
         """Keep ``.grad`` on this intermediate tensor after backward."""
@@ -284,10 +272,10 @@ class Tensor:
         return apply(P.POWER, base, self)
 
     # Comparisons give plain boolean tensors (masks); they are not differentiable.
-    def __gt__(self, other): return Tensor._result(self._data > np.asarray(other))
-    def __ge__(self, other): return Tensor._result(self._data >= np.asarray(other))
-    def __lt__(self, other): return Tensor._result(self._data < np.asarray(other))
-    def __le__(self, other): return Tensor._result(self._data <= np.asarray(other))
+    def __gt__(self, other): return _wrap(self._data > np.asarray(other))
+    def __ge__(self, other): return _wrap(self._data >= np.asarray(other))
+    def __lt__(self, other): return _wrap(self._data < np.asarray(other))
+    def __le__(self, other): return _wrap(self._data <= np.asarray(other))
 
     def __getitem__(self, index):
         return apply(P.GETITEM, self, index=_plain_index(index))

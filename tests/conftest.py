@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import os
 
-import pytest
+# On 2-core machines, OpenBLAS threads fight the notebook kernels and each other
+# (digits training went from 0.75 s to 18 s under load). Set before NumPy loads;
+# kernels started by nbval inherit it.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
 
 import browser as browser_helpers
 

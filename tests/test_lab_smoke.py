@@ -1,15 +1,20 @@
 """Lesson 04 in a real JupyterLab: as stored, then after Run All.
 
 A copy of notebooks/ is served (Lab may autosave what it runs; the lessons in
-the repository must not change). Opened, the lesson must show its stored
-stepper widget from the saved widget state (``autodiff-nb run`` keeps it),
-not "Error displaying widget". After Run All in a live kernel: no error
-output, the drawings are decoded images, and the stepper widget's buttons
-move its frame. The server is always shut down (``helpers.jupyterlab``).
+the repository must not change). Opened trusted (``jupyter trust``, with a
+private data folder for the signatures), the lesson shows its stored stepper
+widget, rebuilt from the widget state that ``autodiff-nb run`` keeps, not
+"Error displaying widget: model not found". (Untrusted, Lab never renders
+widget views and shows the text/html fallback instead.) After Run All in a
+live kernel: no error output, the drawings are decoded images, and the
+stepper widget's buttons move its frame. The server is always shut down
+(``helpers.jupyterlab``).
 """
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -34,12 +39,16 @@ def click_and_wait_for_step(page, stepper, button: str, step: str) -> None:
                            arg=stepper.element_handle(), timeout=WAIT_MS)
 
 
-def test_worked_example_runs_in_jupyterlab(browser, tmp_path):
+def test_worked_example_runs_in_jupyterlab(browser, tmp_path, monkeypatch):
     found = sorted(NOTEBOOKS.glob("04_*.ipynb"))
     if not found:
         pytest.skip("lesson 04 (notebooks/04_*.ipynb) does not exist yet")
     shutil.copytree(NOTEBOOKS, tmp_path / "notebooks")
     lesson = f"notebooks/{found[0].name}"
+    # Signing key and trust database in the test's own folder, for `jupyter trust` and the server.
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
+    subprocess.run([sys.executable, "-m", "jupyter", "trust", str(tmp_path / lesson)],
+                   check=True, capture_output=True, timeout=60)
 
     with helpers.jupyterlab(tmp_path) as server:
         page = helpers.open_in_lab(browser, server, lesson)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import html
 from pathlib import Path
 
 from .. import render as _render
@@ -86,8 +87,39 @@ class Graph:
         on purpose: no front end picks it over ``text/html``, and it would
         double the size of every saved notebook.
         """
+        return {"text/html": self._img(), "text/plain": repr(self)}
+
+    def _img(self, style=""):
         encoded = base64.b64encode(self.svg().encode("utf-8")).decode("ascii")
-        alt = f"computation graph: {self._description()}"
-        html = (f'<img src="data:image/svg+xml;base64,{encoded}" '
-                f'alt="{alt.replace("&", "&amp;").replace(chr(34), "&quot;").replace("<", "&lt;")}">')
-        return {"text/html": html, "text/plain": repr(self)}
+        alt = html.escape(f"computation graph: {self._description()}")
+        style = f' style="{style}"' if style else ""
+        return f'<img src="data:image/svg+xml;base64,{encoded}" alt="{alt}"{style}>'
+
+
+class SideBySide:
+    """Several drawings in one row, each with a caption: ``side_by_side({caption: graph})``.
+
+    Displays like a single ``Graph`` (an HTML ``<img>`` per drawing, so it
+    also shows in untrusted notebooks and exported pages); each drawing is
+    scaled to its share of the width.
+    """
+
+    def __init__(self, drawings):
+        self.drawings = dict(drawings)
+
+    def __repr__(self):
+        return f"<autodiff_nb drawings side by side: {', '.join(self.drawings)}>"
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        figures = "".join(
+            f'<figure style="flex: 1; margin: 0 6px; text-align: center">'
+            f'<figcaption><b>{html.escape(caption)}</b></figcaption>'
+            f'{graph._img("max-width: 100%")}</figure>'
+            for caption, graph in self.drawings.items())
+        row = f'<div style="display: flex; align-items: flex-start">{figures}</div>'
+        return {"text/html": row, "text/plain": repr(self)}
+
+
+def side_by_side(drawings):
+    """Show drawings next to each other: ``side_by_side({"before": g1, "after": g2})``."""
+    return SideBySide(drawings)

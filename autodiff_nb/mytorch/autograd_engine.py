@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import GraphError, ShapeError, at_user_line
 from ..primitives import PRIMITIVES, Primitive
 from ..tape import Step, Update, record
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap
 from .utils import GradientBuffer
 
 # The registry primitive each handout backward function undoes. Matched by the
@@ -214,7 +214,7 @@ class Autograd:
         entry = self._tensors.get(id(array))
         if entry is not None:
             return entry[1]
-        tensor = Tensor._result(array if isinstance(array, np.ndarray) else np.asarray(array))
+        tensor = _wrap(array)
         tensor.requires_grad = True
         if leaf_prefix is not None:
             count = self._leaf_counts.get(leaf_prefix, 0) + 1
