@@ -17,6 +17,7 @@ from .tape import TAPE, backward_steps, detect_anomaly, enable_grad, no_grad, sc
 from .tensor import Tensor
 
 from .draw import Graph, draw, side_by_side  # noqa: E402  (consumers of the tape come after the engine)
+from .listing import show_tape  # noqa: E402
 from .stepping import Stepper, step_through  # noqa: E402
 from . import data, exercises, mytorch, nn, optim, viz  # noqa: E402
 from .training import train  # noqa: E402

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# The stored outputs are the reference run: exercise checks grade the reference answers in
+# place of unwritten stubs (lesson 09), which a learner's own kernel does not do.
+REFERENCE_RUN = {"ADNB_SHOW_ANSWERS": "1"}
 # Stable widget ids: uuid5 of "<notebook file name>/<n>" in this namespace.
 WIDGET_ID_NAMESPACE = uuid.UUID("5e1f2a6c-8d3b-4f7e-9a10-a0d1ff0a0001")
 
@@ -44,7 +47,8 @@ def execute(nb, path: Path, timeout: int = 300) -> None:
     """Run ``nb`` (read from ``path``) in place in a fresh ``python3`` kernel.
 
     The kernel starts in the notebook's folder, so lessons can read files next
-    to them; ``timeout`` limits each cell. Afterwards the outputs are
+    to them, with ``REFERENCE_RUN`` added to its environment; ``timeout``
+    limits each cell. Afterwards the outputs are
     normalised (merged streams, no execution timestamps). On failure raises
     LessonError naming the file and the 1-based cell number.
     """
@@ -64,7 +68,7 @@ def execute(nb, path: Path, timeout: int = 300) -> None:
         on_cell_execute=lambda cell, cell_index: running.append(cell_index),
     )
     try:
-        client.execute()
+        client.execute(env={**os.environ, **REFERENCE_RUN})
     except Exception as exc:
         if isinstance(exc, CellExecutionError):
             evalue = (exc.evalue or "").strip().splitlines() or [""]

@@ -1,4 +1,5 @@
-"""Pictures of training: a live loss plot and the decision boundary of a 2-D classifier.
+"""Pictures of training (a live loss plot, the decision boundary of a 2-D classifier) and of
+small networks drawn as circles and arrows, like the lecture's figures.
 
 Both draw on ``matplotlib.figure.Figure`` objects with the Agg canvas, never
 through pyplot, so nothing is left open in pyplot's global list of figures,
@@ -301,3 +302,61 @@ def decision_boundary(model, X, y, resolution=300, padding=0.1, title=None, figs
     ax.set_title(title or f"decision boundary (accuracy {accuracy:.1%})", fontsize=11)
     fig.tight_layout()
     return fig
+
+
+# --- a small network as circles and arrows -----------------------------------------
+
+NODE_FILL, NODE_EDGE = "#e3edf7", "#1971c2"
+ARROW_COLOR, HIGHLIGHT_COLOR = "0.3", "#c2255c"
+
+
+def network_figure(layers, edges=None, *, highlight=(), title=None, ax=None, figsize=(4.0, 2.6)):
+    """Draw a small network the way the lecture does: a circle per variable, an arrow per use.
+
+    ``layers`` lists the variables column by column, top to bottom, e.g. the
+    lecture's example ``[["x1", "x2"], ["y1", "y2"], ["z1"]]``; a name such as
+    ``"x1"`` is written $x_1$. ``edges`` are ``(from, to)`` pairs; ``None``
+    connects every variable to every one in the next column. The arrows
+    leaving a variable in ``highlight`` are drawn thick and red (a variable
+    used more than once, for instance).
+
+    Draws into ``ax`` when given (a panel of a larger figure) and returns it;
+    otherwise returns a new Figure of ``figsize`` inches, shown as a PNG in a
+    notebook.
+    """
+    at = {}
+    for column, names in enumerate(layers):
+        for row, name in enumerate(names):
+            at[name] = (column, 0.5 if len(names) == 1 else 1 - row / (len(names) - 1))
+    if edges is None:
+        edges = [(a, b) for left, right in zip(layers, layers[1:]) for a in left for b in right]
+    unknown = sorted({name for edge in edges for name in edge} - set(at))
+    if unknown:
+        raise ValueError(f"network_figure: edges use {', '.join(map(repr, unknown))}, which no "
+                         f"layer lists")
+    figure = None
+    if ax is None:
+        figure = PlotFigure(figsize)
+        ax = figure.subplots()
+    for a, b in edges:
+        lit = a in highlight
+        ax.annotate("", xy=at[b], xytext=at[a], arrowprops=dict(
+            arrowstyle="-|>", shrinkA=17, shrinkB=17, mutation_scale=16,
+            lw=3 if lit else 1.5, color=HIGHLIGHT_COLOR if lit else ARROW_COLOR))
+    for name, (x, y) in at.items():
+        ax.scatter(x, y, s=1100, facecolor=NODE_FILL, edgecolor=NODE_EDGE, lw=1.5, zorder=3)
+        ax.text(x, y, _math_name(name), ha="center", va="center", fontsize=14, zorder=4)
+    if title:
+        ax.set_title(title)
+    ax.set_xlim(-0.4, len(layers) - 0.6)
+    ax.set_ylim(-0.4, 1.4)
+    ax.axis("off")
+    return figure if figure is not None else ax
+
+
+def _math_name(name):
+    """``x1`` -> ``$x_{1}$``: a trailing number becomes a subscript; other names stay as they are."""
+    stem = name.rstrip("0123456789")
+    if stem and stem != name and stem.isalpha():
+        return f"${stem}_{{{name[len(stem):]}}}$"
+    return name

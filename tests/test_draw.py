@@ -342,7 +342,8 @@ def test_names_are_drawn_literally_in_dot_svg_and_html(name):
         assert "<script" not in svg and "<b>" not in svg
         bundle = graph._repr_mimebundle_()
         assert "<script" not in bundle["text/html"]
-        encoded = re.fullmatch(r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)" alt="[^"<>]*">',
+        encoded = re.fullmatch(r'<div style="overflow-x: auto"><img src="data:image/svg\+xml;base64,'
+                               r'([A-Za-z0-9+/=]+)" alt="[^"<>]*" style="max-width: none"></div>',
                                bundle["text/html"])
         assert encoded and base64.b64decode(encoded[1]).decode() == svg
     clusters = ET.fromstring(draw(out, collapse=True, collapse_mode="cluster").svg())
@@ -428,7 +429,11 @@ def test_mimebundle_survives_untrusted_display():
     graph = draw(z1)
     bundle = graph._repr_mimebundle_()
     assert set(bundle) == {"text/html", "text/plain"}      # no SVG-only output
-    assert bundle["text/html"].startswith('<img src="data:image/svg+xml;base64,')
+    # Natural size, scrolling sideways when wider than the column (inline styles survive
+    # JupyterLab's sanitizer in an untrusted notebook).
+    assert bundle["text/html"].startswith('<div style="overflow-x: auto">'
+                                          '<img src="data:image/svg+xml;base64,')
+    assert bundle["text/html"].endswith(' style="max-width: none"></div>')
     assert bundle["text/plain"] == "<autodiff_nb Graph: 19 values, 8 operation nodes>"
     assert repr(graph) == bundle["text/plain"] and "0x" not in bundle["text/plain"]
     assert draw(lecture_example())._repr_mimebundle_() == bundle     # deterministic

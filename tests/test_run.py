@@ -6,6 +6,7 @@ loop stays out of this process).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -77,3 +78,19 @@ def test_run_refuses_what_is_not_a_notebook(tmp_path):
     result = run_cli(tmp_path / "notes.txt")
     assert result.returncode == 1
     assert "not a notebook" in result.stderr
+
+
+def test_run_is_a_reference_run(tmp_path):
+    """The stored outputs are the reference run: the kernel gets ADNB_SHOW_ANSWERS=1 (lesson 09)."""
+    lesson = tmp_path / "00_env.ipynb"
+    nbformat.write(new_notebook(cells=[
+        new_code_cell("import os\nprint(os.environ.get('ADNB_SHOW_ANSWERS'))"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}),
+        lesson)
+    learner = {k: v for k, v in os.environ.items() if k != "ADNB_SHOW_ANSWERS"}
+    done = subprocess.run([sys.executable, "-m", "autodiff_nb.cli", "run", str(lesson)],
+                          capture_output=True, text=True, timeout=300, env=learner)
+    assert done.returncode == 0, done.stderr
+    cell = nbformat.read(lesson, as_version=4).cells[0]
+    assert [o.text for o in cell.outputs] == ["1\n"]
+

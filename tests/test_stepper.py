@@ -5,11 +5,15 @@ Expected numbers come from the lecture's formulas evaluated by hand with
 """
 from __future__ import annotations
 
+import base64
+import html
+import json
 import math
 import re
 import subprocess
 import sys
 import textwrap
+from html.parser import HTMLParser
 
 import numpy as np
 import pytest
@@ -261,17 +265,102 @@ def test_mimebundle_has_widget_view_and_html_fallback(lecture):
     assert bundle["text/plain"] == "<autodiff_nb Stepper: 9 frames (8 reverse steps), showing frame 8>"
 
 
+def _data_of(page):
+    """The JSON the player reads (``<\\/`` in it is JSON for ``</``)."""
+    return json.loads(re.search(r'<script type="application/json" class="adnb-data">(.*?)</script>',
+                                page, re.S)[1])
+
+
 def test_html_is_self_contained_and_readable_without_scripts(lecture):
     _, stepper = lecture
     page = stepper.to_html()
     assert page.startswith('<div class="adnb-stepper adnb-nojs"') and 'tabindex="0"' in page
     assert 'data-step="8"' in page
+    controls = _data_of(page)["controls"]       # the script adds them: nothing to click without it
+    assert "<button" not in page.split('<script type="application/json"')[0]
     for action in ("first", "prev", "next", "last", "play"):
-        assert f'data-action="{action}"' in page
+        assert f'data-action="{action}"' in controls
     assert not re.search(r'(?:src|href)="(?:https?:)?//', page) and "http://cdn" not in page
     assert '<link' not in page and '@import' not in page
-    # The markup already shows the last frame: the finished drawing and its panel.
-    assert stepper.svg(8) in page and stepper.explanation(8).html() in page
+    # The markup already shows the last frame: the finished drawing (a picture) and its panel.
+    still = re.search(r'<img class="adnb-still" src="data:image/svg\+xml;base64,([^"]+)"', page)
+    assert base64.b64decode(still[1]).decode("utf-8") == stepper.svg(8)
+    assert stepper.explanation(8).html() in page
+    # The player's inline SVG rides in an inert element, without the XML prolog.
+    inert = re.search(r'<script type="text/plain" class="adnb-svg">(.*?)</script>', page, re.S)[1]
+    assert inert.startswith("<svg") and stepper.svg(8).endswith(inert)
+
+
+# --- what an untrusted notebook in JupyterLab shows ------------------------------------------
+# JupyterLab 4's Sanitizer (@jupyterlab/apputils, sanitize-html): the tags it keeps; the elements
+# it removes with their content (sanitize-html's nonTextTags); every other tag is unwrapped and
+# its text kept. Attributes: the ones it allows on every tag, plus an img's.
+LAB_TAGS = set("""a abbr acronym address area article aside audio b bdi bdo big blockquote br button
+    canvas caption center cite code col colgroup colspan command data datalist dd del details dfn dir
+    div dl dt em fieldset figcaption figure font footer form h1 h2 h3 h4 h5 h6 header hgroup hr i img
+    input ins kbd label legend li map mark menu meter nav nobr ol optgroup option output p pre
+    progress q rowspan s samp section select small source span strike strong sub summary sup table
+    tbody td textarea tfoot th thead time tr track tt u ul var video wbr""".split())
+LAB_DROPPED = {"script", "style", "textarea", "option"}
+LAB_ATTRIBUTES = {"class", "dir", "hidden", "lang", "style", "title", "alt", "src", "width",
+                  "height", "disabled", "type", "value"}
+VOID = {"br", "hr", "img", "input", "wbr", "source", "track", "col", "area"}
+
+
+class LabLikeSanitizer(HTMLParser):
+    """``sanitize(html) -> (html, text)``: roughly what an untrusted JupyterLab output shows."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.out, self.text, self.dropping = [], [], 0
+
+    def handle_starttag(self, tag, attrs):
+        if self.dropping or tag in LAB_DROPPED:
+            self.dropping += tag not in VOID
+        elif tag in LAB_TAGS:
+            kept = "".join(f' {k}="{html.escape(v or "")}"' for k, v in attrs if k in LAB_ATTRIBUTES)
+            self.out.append(f"<{tag}{kept}>")
+
+    def handle_endtag(self, tag):
+        if self.dropping:
+            self.dropping -= 1
+        elif tag in LAB_TAGS and tag not in VOID:
+            self.out.append(f"</{tag}>")
+
+    def handle_data(self, data):
+        if not self.dropping:
+            self.out.append(html.escape(data, quote=False))
+            self.text.append(data)
+
+
+def sanitize(markup):
+    parser = LabLikeSanitizer()
+    parser.feed(markup)
+    parser.close()
+    return "".join(parser.out), " ".join("".join(parser.text).split())
+
+
+def test_untrusted_notebook_shows_the_final_frame_and_no_svg_junk(lecture):
+    _, stepper = lecture
+    shown, text = sanitize(stepper.to_html())
+    # One picture, of the final frame, and the final step's chain-rule panel.
+    images = re.findall(r'<img [^>]*src="data:image/svg\+xml;base64,([^"]+)"', shown)
+    assert [base64.b64decode(image).decode("utf-8") for image in images] == [stepper.svg(8)]
+    assert sanitize(stepper.explanation(8).html())[0] in shown
+    assert "Step 8 of 8" in text and f"· 0.8 = {n(by_hand()[1]['x1'])}" in text
+    # No text of the drawing (node ids, "value"/"grad" captions), nothing to click.
+    assert not re.search(r"adnb|autodiff|\bvalue\b|\bgrad\b", text, re.I), text
+    svg_ids = set(re.findall(r' id="([^"]+)"', stepper.svg(8)))
+    assert svg_ids and not any(element in text for element in svg_ids)
+    assert not re.search(r"<(button|input|select)\b", shown)
+    assert "Scripts are off" in text
+
+
+def test_sanitizer_model_sees_the_junk_of_an_inline_svg(lecture):
+    """The model above is not blind: an inline SVG does leave its ids in the text."""
+    _, stepper = lecture
+    _, text = sanitize(f"<div>{stepper.svg(8)}</div>")
+    assert "adnb" in text and "value" in text
 
 
 def test_same_program_same_html():

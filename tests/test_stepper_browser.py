@@ -4,10 +4,14 @@ Two pages: ``to_html()`` of two steppers written into a minimal HTML file,
 and a tiny notebook executed and exported by ``autodiff-nb export`` (run in a
 subprocess, as in test_export.py, to keep nbclient's event loop away from
 Playwright's). Both load from file:// and must make no network request and
-raise no page error.
+raise no page error. The first page is also opened with JavaScript off (it
+must show the finished pass as a picture, with no junk text and no
+buttons), and the lecture's tanh network is laid out at three widths
+(screenshots in artifacts/screenshots/stepper_layout_*.png).
 """
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +21,7 @@ import pytest
 
 import autodiff_nb as ad
 import browser as helpers
+from test_stepper import SEED, lecture_net
 
 DATA = Path(__file__).parent / "data"
 
@@ -74,6 +79,12 @@ def test_to_html_steps_offline(tmp_path, open_offline):
     page, log = open_offline(two_steppers_page(tmp_path / "steppers.html").as_uri())
     first, second = page.locator(".adnb-stepper").nth(0), page.locator(".adnb-stepper").nth(1)
     check_stepping(page, first, 5)
+    # Live: the inline SVG replaced the picture of the last frame (hidden, still decoded),
+    # the controls are in, the "scripts are off" note is gone.
+    still = first.locator("img.adnb-still")
+    assert still.is_hidden() and still.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert first.locator(".adnb-graph > svg").is_visible()
+    assert first.locator(".adnb-nojs-note").count() == 0
     # The second stepper did not move, and stepping it leaves the first alone.
     assert step_of(second) == 2
     second.locator('[data-action="first"]').click()
@@ -114,3 +125,79 @@ def test_exported_notebook_steps_offline(tmp_path, open_offline):
     helpers.save_screenshot(page, "stepper_export")
     assert log.network == []
     assert log.errors == []
+
+
+def test_without_scripts_shows_the_finished_pass_as_a_picture(tmp_path, browser):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        network = []
+        page.on("request", lambda request: None if request.url.startswith(("file:", "data:"))
+                else network.append(request.url))
+        page.goto(two_steppers_page(tmp_path / "steppers.html").as_uri(), wait_until="load")
+        steppers = page.locator(".adnb-stepper")
+        for i, steps in enumerate((4, 2)):
+            stepper = steppers.nth(i)
+            assert "adnb-nojs" in stepper.get_attribute("class")        # no script ran
+            still = stepper.locator(".adnb-graph img")
+            assert still.is_visible()
+            assert still.evaluate("img => img.complete && img.naturalWidth > 0")
+            assert stepper.locator("svg").count() == 0
+            panel = stepper.locator(".adnb-panel")
+            assert panel.is_visible() and panel.text_content().startswith(f"Step {steps} of {steps}")
+        text = page.locator("body").inner_text()
+        assert "Scripts are off" in text
+        assert not re.search(r"adnb|autodiff|\\bgrad\\b", text, re.I), text
+        assert page.locator("button, input, select").count() == 0
+        helpers.save_screenshot(page, "stepper_no_scripts")
+        assert network == []
+    finally:
+        context.close()
+
+
+def lecture_page(path: Path) -> Path:
+    net = lecture_net()
+    fragment = ad.step_through(net["z1"], SEED).to_html()
+    path.write_text('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+                    f'<title>lecture stepper</title></head><body>{fragment}</body></html>',
+                    encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("width", [1280, 960, 640])
+def test_layout_keeps_the_drawing_readable_beside_the_panel(tmp_path, open_offline, width):
+    page, log = open_offline(lecture_page(tmp_path / "lecture.html").as_uri())
+    page.set_viewport_size({"width": width, "height": 900})
+    box = page.evaluate("""() => {
+        const rect = el => el.getBoundingClientRect();
+        const graph = document.querySelector('.adnb-graph');
+        const svg = graph.querySelector('svg');
+        const panel = document.querySelector('.adnb-panel');
+        return {graph: rect(graph).toJSON(), panel: rect(panel).toJSON(),
+                drawn: rect(svg).width, natural: svg.width.baseVal.value,
+                scrolls: graph.scrollWidth > graph.clientWidth};
+    }""")
+    helpers.save_screenshot(page, f"stepper_layout_{width}")
+    graph, panel = box["graph"], box["panel"]
+    # Never shrunk below 85%: Graphviz's 11 pt numbers stay at least 12.5 px.
+    assert box["drawn"] >= 0.85 * box["natural"] - 0.5, box
+    assert box["scrolls"]                        # 1088 pt wide: wider than any of these columns
+    if width >= 900:
+        assert panel["left"] >= graph["right"] and abs(panel["top"] - graph["top"]) < 1
+        assert 320 <= panel["width"] <= 360
+        assert graph["width"] >= width - panel["width"] - 80   # the drawing takes the rest
+        # Step 1 visits z1 = tanh(i6), at the far right of the drawing: the area scrolls to it.
+        stepper = page.locator(".adnb-stepper")
+        stepper.locator('[data-action="first"]').click()
+        stepper.locator('[data-action="next"]').click()
+        assert page.evaluate("""() => {
+            const area = document.querySelector('.adnb-graph').getBoundingClientRect();
+            const op = document.querySelector('.adnb-graph g.node.adnb-current').getBoundingClientRect();
+            return area.left <= op.left && op.right <= area.right
+                && area.top <= op.top && op.bottom <= area.bottom;
+        }""")
+        assert page.evaluate("() => window.scrollX") == 0
+        helpers.save_screenshot(page, f"stepper_layout_{width}_step1")
+    else:
+        assert panel["top"] >= graph["bottom"]   # stacked
+    assert log.network == [] and log.errors == []

@@ -221,7 +221,8 @@ class DotWriter:
                      f'{len(op.records)} operation{"s" * (len(op.records) != 1)}</FONT>>')
             return (f"  {self._id(op.id)} [id={attribute(self._id(op.id))}, shape=box, "
                     f'style="rounded,filled", fillcolor="{BOX_FILL}", color="{border}", '
-                    f'penwidth={width if lit else 1.5}, margin="0.12,0.06", label={label}];')
+                    # wide margin: Graphviz measures bold text narrower than browsers draw it
+                    f'penwidth={width if lit else 1.5}, margin="0.24,0.06", label={label}];')
         record = op.records[0]
         detail = _params(record.params)
         label = f'<FONT COLOR="{OP_TEXT}">{text(record.primitive.symbol)}</FONT>'

@@ -86,8 +86,17 @@ class Graph:
         inline ``<svg>`` HTML is sanitized away). ``image/svg+xml`` is left out
         on purpose: no front end picks it over ``text/html``, and it would
         double the size of every saved notebook.
+
+        The drawing is shown at its natural size: JupyterLab and exported pages
+        limit an ``<img>`` to the column width (``max-width: 100%``), which
+        shrank a graph of ten or more nodes until its numbers could not be
+        read. ``max-width: none`` lifts that limit and the wrapper scrolls
+        sideways when the drawing is wider than the column. Both are inline
+        styles that JupyterLab's sanitizer keeps in an untrusted notebook, and
+        neither depends on the Graphviz build (stored outputs compare equal).
         """
-        return {"text/html": self._img(), "text/plain": repr(self)}
+        return {"text/html": f'<div style="overflow-x: auto">{self._img("max-width: none")}</div>',
+                "text/plain": repr(self)}
 
     def _img(self, style=""):
         encoded = base64.b64encode(self.svg().encode("utf-8")).decode("ascii")

@@ -28,6 +28,11 @@ class ValueNode:
     kind: str          # one of KINDS
     cluster: str = None
 
+    @property
+    def label(self):
+        """What the drawing calls this value: the tensor's name, else its id (``v3``)."""
+        return self.tensor.name or self.id
+
 
 @dataclass
 class OpNode:
@@ -182,7 +187,7 @@ def _units(records, collapse, mode, roots):
         inputs, seen = [], set()
         for r in members:
             for t in r.inputs:
-                if t._id not in made and t._id not in seen and not _literal(t):
+                if t._id not in made and t._id not in seen and not is_literal(t):
                     seen.add(t._id)
                     inputs.append(t)
         outputs = [_output(r) for r in members
@@ -191,7 +196,7 @@ def _units(records, collapse, mode, roots):
     return units
 
 
-def _literal(tensor):
+def is_literal(tensor):
     """An unnamed one-element constant, like the 2 in ``x * 2``: hidden inside a scope box."""
     return (tensor._record is None and not tensor.requires_grad and tensor.name is None
             and tensor._data is not None and tensor._data.size == 1)

@@ -8,6 +8,12 @@
  * cells of step k get the "current" classes. No frame depends on the frame
  * shown before it, so jumping anywhere is one pass over the cells.
  *
+ * The static markup is what a reader without scripts sees (see page.py): the
+ * last frame as an <img>, its panel, a note. The player turns it live: it
+ * puts the inline SVG carried in script.adnb-svg above that picture (which
+ * it hides, not removes), adds the controls from the JSON data and removes
+ * the note.
+ *
  * Several steppers on one page: every lookup starts from the stepper's own
  * root element, and the script defines the player once (window.adnbStepper).
  */
@@ -23,7 +29,7 @@
     this.root = root;
     this.data = JSON.parse(root.querySelector("script.adnb-data").textContent);
     this.count = this.data.labels.length;
-    this.svg = root.querySelector(".adnb-graph svg");
+    this.svg = this.liven();
     this.panel = root.querySelector(".adnb-panel");
     this.slider = root.querySelector("input.adnb-slider");
     this.counter = root.querySelector(".adnb-counter");
@@ -42,6 +48,19 @@
     root.classList.remove("adnb-nojs");
     this.go(parseInt(root.getAttribute("data-step"), 10) || 0);
   }
+
+  Player.prototype.liven = function () {
+    // From the no-script view to the player: inline SVG, controls, no note.
+    var root = this.root, graph = root.querySelector(".adnb-graph");
+    var source = root.querySelector("script.adnb-svg");
+    var still = graph.querySelector("img.adnb-still");
+    graph.insertAdjacentHTML("afterbegin", source ? source.textContent : "");
+    if (still) { still.hidden = true; }
+    root.querySelector(".adnb-body").insertAdjacentHTML("beforebegin", this.data.controls);
+    var note = root.querySelector(".adnb-nojs-note");
+    if (note) { note.parentNode.removeChild(note); }
+    return graph.querySelector("svg");
+  };
 
   Player.prototype.find = function (id) {
     // Scoped to this stepper: ids only need to be unique within it.
@@ -118,6 +137,8 @@
         if (element) { element.classList.add(cls); }
       }
     }
+    var current = (marks["adnb-current"] || [])[0];
+    if (current) { this.reveal(this.find(current)); }
     this.panel.innerHTML = data.panels[k];
     this.root.setAttribute("data-step", String(k));
     if (this.slider) { this.slider.value = String(k); }
@@ -127,6 +148,22 @@
       var action = buttons[b].getAttribute("data-action");
       buttons[b].disabled = (k === 0 && (action === "first" || action === "prev")) ||
                             (k === this.count - 1 && (action === "next" || action === "last"));
+    }
+  };
+
+  Player.prototype.reveal = function (element) {
+    // Scroll the drawing area (only it, never the page) so that the operation
+    // visited is in view, centred with its inputs and output around it when
+    // it was not: a large drawing does not fit, and the reverse pass starts
+    // at the far end of it.
+    var area = this.svg && this.svg.parentNode;
+    if (!element || !area) { return; }
+    var box = element.getBoundingClientRect(), view = area.getBoundingClientRect();
+    if (box.left < view.left || box.right > view.left + area.clientWidth) {
+      area.scrollLeft += (box.left + box.right) / 2 - (view.left + area.clientWidth / 2);
+    }
+    if (box.top < view.top || box.bottom > view.top + area.clientHeight) {
+      area.scrollTop += (box.top + box.bottom) / 2 - (view.top + area.clientHeight / 2);
     }
   };
 

@@ -171,16 +171,19 @@ def _line_html(line) -> str:
         rel = line.mode if i == 0 else "="
         rel_class = "adnb-rel adnb-rel-main" if i == 0 else "adnb-rel"
         last = ' class="adnb-result"' if i == len(line.forms) - 1 and not line.total else ""
-        rows.append(f'<span>{lhs}</span><span class="{rel_class}">{html.escape(rel)}</span>'
+        rows.append(f'<span>{lhs}</span> <span class="{rel_class}">{html.escape(rel)}</span> '
                     f'<span{last}>{render_html(form)}</span>')
     if line.total:
-        rows.append(f'<span class="adnb-sum">{render_html((("grad", line.target),))}</span>'
-                    f'<span class="adnb-rel adnb-sum">=</span>'
+        rows.append(f'<span class="adnb-sum">{render_html((("grad", line.target),))}</span> '
+                    f'<span class="adnb-rel adnb-sum">=</span> '
                     f'<span class="adnb-sum adnb-result">{render_html(line.total)} '
                     f'<span class="adnb-caption">(before + sent = after)</span></span>')
     mode = "first" if first else "acc"
+    # Spaces between the grid's cells: the grid ignores them, and where a
+    # sanitizer drops the stylesheet (untrusted notebook) they keep
+    # "= −0.1466 · 0.5 = −0.07332" from running together.
     return (f'<div class="adnb-update adnb-mode-{mode}"><span class="adnb-badge">'
-            f'{html.escape(badge)}</span><div class="adnb-eqs adnb-math">{"".join(rows)}</div></div>')
+            f'{html.escape(badge)}</span><div class="adnb-eqs adnb-math">{" ".join(rows)}</div></div>')
 
 
 def explain(frame_index, step, names, count, root=None, seed=None):

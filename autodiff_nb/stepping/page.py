@@ -1,10 +1,26 @@
 """``Stepper.to_html()``: the stepper as one self-contained HTML fragment.
 
-The fragment holds the drawing once (the last frame, so that it reads well
-when scripts cannot run), the chain-rule panel of that frame, the controls,
-a JSON description of every frame and the player script, all inline: no
-external resource, no network request. ``static/stepper.js`` restyles the
-drawing exactly as ``restyle.Restyler`` does in Python.
+The fragment must read well in three places:
+
+* a page with scripts (exported lesson, trusted notebook): the player;
+* a page without scripts: the finished backward pass;
+* an untrusted notebook in JupyterLab, which runs no script and sanitizes
+  the HTML: it drops ``<script>`` and ``<style>`` elements with their
+  content, and unwraps everything else it does not allow (``<svg>``,
+  ``<text>``...), keeping their text. An inline SVG turns into a paragraph
+  of node ids and numbers there; buttons survive but do nothing.
+
+So the static markup holds only what survives all three: the last frame's
+drawing as ``<img src="data:image/svg+xml;base64,...">``, its chain-rule
+panel (plain HTML) and the legend. What only a script can use is carried in
+inert ``<script>`` elements that a sanitizer removes whole: the inline SVG
+the player restyles (``script.adnb-svg``) and the JSON description of every
+frame, which also holds the controls' markup (``script.adnb-data``). On
+load, ``static/stepper.js`` puts the SVG above the picture (hidden, but
+kept: it is the page's image of this output), adds the controls and removes
+the "scripts are off" note. It restyles the drawing exactly as
+``restyle.Restyler`` does in Python. No external resource, no network
+request.
 
 The root element ``div.adnb-stepper`` carries ``data-step`` (the frame shown)
 and ``tabindex="0"`` (arrow keys step when it has focus); buttons carry
@@ -13,8 +29,10 @@ stepper's own prefix, so several steppers share a page without interfering.
 """
 from __future__ import annotations
 
+import base64
 import html
 import json
+import re
 from importlib import resources
 
 SPEEDS = (("slow", 1500), ("normal", 800), ("fast", 300))
@@ -29,6 +47,11 @@ LEGEND = (
     ("#d3f9d8", "#9a9a9a", "final"),
 )
 
+NO_SCRIPT_NOTE = ("Scripts are off, so this shows the finished backward pass (the last step). "
+                  "To step through it, run the cell (in Jupyter) or open the exported page.")
+
+_SVG_WIDTH = re.compile(r'<svg width="([0-9.]+)(pt|px)"')
+
 
 def static_text(name):
     """A file of ``autodiff_nb/static`` (the player's JS and CSS)."""
@@ -41,33 +64,57 @@ def frame_label(stepper, k):
     return f"Before backward (0 / {steps})" if k == 0 else f"Step {k} / {steps}"
 
 
-def body_html(stepper, k):
+def svg_element(svg):
+    """The ``<svg>`` element alone: no XML prolog, doctype or Graphviz comments."""
+    return svg[svg.index("<svg"):]
+
+
+def svg_image(svg):
+    """The drawing as an ``<img>``: a picture to a sanitizer, no text of its own."""
+    encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return (f'<img class="adnb-still" src="data:image/svg+xml;base64,{encoded}" '
+            f'alt="The computational graph after backward, every gradient filled in">')
+
+
+def graph_html(stepper, k, *, still=False):
+    """The drawing area of frame ``k``.
+
+    ``still``: the drawing as an ``<img>`` (survives sanitizers) instead of
+    inline SVG (which the player and the live widget restyle). The area
+    knows the drawing's natural width (``--adnb-width``), so the CSS can
+    keep it from shrinking until its numbers are unreadable.
+    """
+    svg = stepper.svg(k)
+    width = _SVG_WIDTH.search(svg)
+    size = f' style="--adnb-width:{width[1]}{width[2]}"' if width else ""
+    return f'<div class="adnb-graph"{size}>{svg_image(svg) if still else svg}</div>'
+
+
+def panel_html(stepper, k):
+    """The chain-rule panel of frame ``k``."""
+    return f'<div class="adnb-panel">{stepper.explanation(k).html()}</div>'
+
+
+def body_html(stepper, k, *, still=False):
     """The drawing and the chain-rule panel of frame ``k``, side by side."""
-    return (f'<div class="adnb-body"><div class="adnb-graph">{stepper.svg(k)}</div>'
-            f'<div class="adnb-panel">{stepper.explanation(k).html()}</div></div>')
+    return f'<div class="adnb-body">{graph_html(stepper, k, still=still)}{panel_html(stepper, k)}</div>'
 
 
 def legend_html():
-    items = "".join(f'<span><span class="adnb-swatch" style="background:{fill};'
-                    f'border-color:{border}"></span>{html.escape(text)}</span>'
-                    for fill, border, text in LEGEND)
+    """The colour key. Its inline styles are ones JupyterLab's sanitizer keeps, and each
+    swatch holds spaces, so it still shows colours where the stylesheet is dropped."""
+    items = "".join(f'<span style="margin-right:12px"><span class="adnb-swatch" '
+                    f'style="background-color:{fill};border:1px solid {border}">&nbsp;&nbsp;&nbsp;'
+                    f'</span> {html.escape(text)}</span> ' for fill, border, text in LEGEND)
     return f'<div class="adnb-legend">{items}</div>'
 
 
-def _json_script(data):
-    """JSON safe inside <script>: no "</" can end the element early."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
-
-
-def stepper_html(stepper):
+def controls_html(stepper):
+    """The buttons, frame slider, counter and speed: added by the script, useless without it."""
     last = len(stepper) - 1
-    root_id = f"{stepper.prefix}stepper"
-    data = stepper.restyler.browser_data()
-    data["panels"] = [e.html() for e in stepper.explanations]
-    data["labels"] = [frame_label(stepper, k) for k in range(len(stepper))]
     speeds = "".join(f'<option value="{ms}"{" selected" if name == "normal" else ""}>{name}</option>'
                      for name, ms in SPEEDS)
-    controls = (
+    return (
         '<div class="adnb-controls">'
         '<button type="button" data-action="first" title="First frame (Home)">|◀ First</button>'
         '<button type="button" data-action="prev" title="Previous step (←)">◀ Prev</button>'
@@ -80,16 +127,42 @@ def stepper_html(stepper):
         f'<label class="adnb-hint">speed <select class="adnb-speed">{speeds}</select></label>'
         '<span class="adnb-hint">click here, then ← → to step</span>'
         '</div>')
+
+
+def _script_text(text):
+    """Text safe inside <script>: no "</" can end the element early."""
+    return text.replace("</", "<\\/")
+
+
+def _inert_svg(svg):
+    """The SVG as the raw text of a ``<script type="text/plain">``.
+
+    Only ``</script`` would end that element early; a Graphviz SVG has no
+    such tag and escapes ``<`` in its text, so this never changes a drawing.
+    """
+    if re.search(r"</script", svg, re.I):
+        raise ValueError("an SVG with a </script> tag cannot be embedded in the stepper page")
+    return svg
+
+
+def stepper_html(stepper):
+    last = len(stepper) - 1
+    root_id = f"{stepper.prefix}stepper"
+    data = stepper.restyler.browser_data()
+    data["panels"] = [e.html() for e in stepper.explanations]
+    data["labels"] = [frame_label(stepper, k) for k in range(len(stepper))]
+    data["controls"] = controls_html(stepper)
+    data_json = _script_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
     init = ('window.adnbStepper.init(document.currentScript ? '
             'document.currentScript.closest(".adnb-stepper") : '
             f'document.getElementById("{root_id}"));')
     return (
         f'<div class="adnb-stepper adnb-nojs" id="{root_id}" data-step="{last}" tabindex="0">'
         f'<style>{static_text("stepper.css")}</style>'
-        f'{controls}'
-        '<div class="adnb-nojs-note">Scripts are off: this is the finished backward pass '
-        '(the last frame).</div>'
-        f'{body_html(stepper, last)}{legend_html()}'
-        f'<script type="application/json" class="adnb-data">{_json_script(data)}</script>'
+        f'<div class="adnb-nojs-note">{html.escape(NO_SCRIPT_NOTE)}</div>'
+        f'{body_html(stepper, last, still=True)}{legend_html()}'
+        f'<script type="application/json" class="adnb-data">{data_json}</script>'
+        f'<script type="text/plain" class="adnb-svg">{_inert_svg(svg_element(stepper.svg(last)))}'
+        '</script>'
         f'<script>{static_text("stepper.js")}\n{init}</script>'
         '</div>')

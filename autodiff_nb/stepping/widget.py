@@ -6,12 +6,17 @@ Graphviz). ``Play`` and the speed slider are ``jslink``-ed in the browser
 (Play -> frame slider, speed -> Play's interval), so playing animates the
 slider without a Python callback per tick; the kernel only redraws the
 frame the slider lands on. Arrow keys step when the frame slider has focus.
+
+The drawing and the panel are two HTML widgets side by side. The drawing's
+widget is its own scroll box: its element stays while each frame replaces
+its content, so a reader scrolled to one part of a large drawing stays there
+from step to step.
 """
 from __future__ import annotations
 
 import ipywidgets as W
 
-from .page import body_html, frame_label, legend_html, static_text
+from .page import frame_label, graph_html, legend_html, panel_html, static_text
 
 
 class StepperWidget:
@@ -36,7 +41,9 @@ class StepperWidget:
         W.jslink((self.play, "value"), (self.slider, "value"))
         W.jslink((self.speed, "value"), (self.play, "interval"))
         self.counter = W.Label()
-        self.view = W.HTML()
+        self.view = W.HTML(layout=W.Layout(flex="1 1 340px", min_width="0", max_height="80vh",
+                                           overflow="auto"))
+        self.panel = W.HTML(layout=W.Layout(flex="0 0 340px", max_width="100%", margin="0 0 0 12px"))
         style = W.HTML(f"<style>{static_text('stepper.css')}</style>")
         for action, button in self.buttons.items():
             button.on_click(lambda _, action=action: self.act(action))
@@ -44,7 +51,9 @@ class StepperWidget:
         b = self.buttons
         controls = W.HBox([b["first"], b["prev"], self.play, b["next"], b["last"], self.slider,
                            self.counter, self.speed], layout=W.Layout(flex_flow="row wrap"))
-        self.box = W.VBox([style, controls, self.view, W.HTML(legend_html())])
+        body = W.HBox([self.view, self.panel],
+                      layout=W.Layout(flex_flow="row wrap", align_items="flex-start"))
+        self.box = W.VBox([style, controls, body, W.HTML(legend_html())])
         self._shown(stepper.step)
 
     def act(self, action):
@@ -60,7 +69,8 @@ class StepperWidget:
     def _shown(self, k):
         self.stepper._step = k
         self.view.value = (f'<div class="adnb-stepper adnb-live" data-step="{k}">'
-                           f'{body_html(self.stepper, k)}</div>')
+                           f'{graph_html(self.stepper, k)}</div>')
+        self.panel.value = panel_html(self.stepper, k)
         self.counter.value = frame_label(self.stepper, k)
         last = len(self.stepper) - 1
         self.buttons["first"].disabled = self.buttons["prev"].disabled = k == 0
