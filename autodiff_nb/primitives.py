@@ -9,7 +9,8 @@ pass sums it back to the input's shape with ``unbroadcast``, once for all.
 ``out`` is passed so that exp, tanh and sigmoid reuse their forward value
 instead of recomputing it.
 
-``rules`` holds, per input, the chain-rule step written the way the lecture
+``rules`` holds, per input (one for all inputs of a variadic primitive such as
+add_n), the chain-rule step written the way the lecture
 writes it: ``{g}`` is the gradient arriving at the output (e.g. ``∇z1 L``),
 ``{0}``, ``{1}`` name the inputs and ``{out}`` the output. The stepper and the
 lessons print these; the engine never reads them.
@@ -204,7 +205,7 @@ ADD = defprimitive(
 ADD_N = defprimitive(
     "add_n", lambda *arrays: sum(arrays[1:], arrays[0]),
     lambda g, out, *arrays: (g,) * len(arrays),
-    symbol="+", rules=("{g}",) * 8)
+    symbol="+", rules=("{g}",))
 SUB = defprimitive(
     "sub", np.subtract,
     lambda g, out, a, b: (g, -g),

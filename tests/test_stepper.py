@@ -415,3 +415,21 @@ def test_a_leaf_alone_has_one_frame():
     stepper = ad.step_through(x)
     assert len(stepper) == 1 and "Nothing to step through" in stepper.explanation(0).text()
     assert 'data-step="0"' in stepper.to_html()
+
+
+def test_an_output_named_L_is_not_written_twice_in_one_formula():
+    d = ad.Tensor(0.7, requires_grad=True, name="d")
+    loss = d ** 2
+    loss.name = "L"
+    text = ad.step_through(loss).explanation(1).text()
+    assert "∇d L = ∇L L · 2 · d^(2 − 1) = 1 · 2 · 0.7^(2 − 1) = 1.4" in text
+    assert "∇d L = ∇L L ∇d L" not in text
+
+
+def test_variadic_add_explains_every_input():
+    terms = [ad.Tensor(float(k), requires_grad=True, name=f"a{k}") for k in range(10)]
+    total = ad.add(*terms)
+    total.name = "t"
+    text = ad.step_through(total).explanation(1).text()
+    for k in range(10):       # more inputs than any rule table would spell out
+        assert f"∇a{k} L = ∇t L ∇a{k} t = ∇t L = 1" in text

@@ -222,7 +222,9 @@ def _positions(record, updates):
 def _line(record, position, update, g, names):
     output = record.output()
     out_name, target = names[output._id], names[update.tensor._id]
-    rule = record.primitive.rules[position] if position < len(record.primitive.rules) else ""
+    rules = record.primitive.rules
+    # Variadic primitives (add_n, concatenate, stack) state one rule for every input.
+    rule = rules[min(position, len(rules) - 1)] if rules else ""
     symbolic = {"g": [("grad", out_name)], "out": [("name", out_name)]}
     numeric = {"g": g, "out": output._data}
     for i, tensor in enumerate(record.inputs):
@@ -231,7 +233,10 @@ def _line(record, position, update, g, names):
     for key, value in record.params.items():
         symbolic[key] = [("num", value)]
         numeric[key] = value
-    forms = [[("grad", out_name), ("text", " "), ("jac", (out_name, target))]]
+    # ∇x L = ∇out L ∇x out, except when the output is itself called L: "∇L L ∇x L"
+    # would use one symbol for two things, so go straight to the local derivative.
+    forms = [] if out_name == "L" else [
+        [("grad", out_name), ("text", " "), ("jac", (out_name, target))]]
     if rule:
         forms.append(_fill(rule, symbolic))
         if all(np.size(numeric[field]) <= SMALL for field in _fields(rule)):
