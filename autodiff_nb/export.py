@@ -107,7 +107,10 @@ main, .adnb-index { max-width: 960px; margin: 0 auto; padding: 0 1.5rem 3rem; bo
 .adnb-nav a:hover { text-decoration: underline; }
 .adnb-index { font: 16px/1.6 system-ui, sans-serif; color: #212121; }
 .adnb-index h1 { font-weight: 600; margin-top: 2rem; }
-.adnb-index li { margin: 0.4rem 0; }
+.adnb-index ol.adnb-lessons { list-style: none; padding: 0; }
+.adnb-index li { margin: 0 0 1.1rem; }
+.adnb-index li > a { font-size: 1.15em; font-weight: 600; }
+.adnb-index .adnb-summary p { margin: 0.15rem 0 0; color: #424242; }
 .adnb-index a { color: #1565c0; text-decoration: none; }
 .adnb-index .adnb-file { color: #757575; font-size: 0.85em; margin-left: 0.5em; }
 """
@@ -154,7 +157,7 @@ INDEX_TEMPLATE = """\
 <body>
 <div class="adnb-index">
 <h1>{title}</h1>
-<ol>
+<ol class="adnb-lessons">
 {items}
 </ol>
 </div>
@@ -173,6 +176,7 @@ class ExportError(RuntimeError):
 class Lesson:
     source: Path
     title: str
+    summary: str = ""   # the Markdown under the title heading (one sentence, by convention)
 
     @property
     def page(self) -> str:
@@ -200,7 +204,7 @@ def export_site(src_dir, out_dir, execute: bool = True, timeout: int = 300,
     try:
         build.chmod(0o755)  # mkdtemp makes it private; the site is for reading
         notebooks = [_load(path, execute, timeout) for path in sources]
-        lessons = [Lesson(path, _title(nb, path)) for path, nb in zip(sources, notebooks)]
+        lessons = [Lesson(path, *_heading(nb, path)) for path, nb in zip(sources, notebooks)]
         _write_static(build / STATIC)
         _write_pages(build, lessons, notebooks)
         (build / "index.html").write_text(_index_html(lessons, title), encoding="utf-8")
@@ -236,14 +240,14 @@ def _load(path: Path, execute: bool, timeout: int):
     return nb
 
 
-def _title(nb, path: Path) -> str:
-    """The first Markdown heading, else the file name."""
+def _heading(nb, path: Path) -> tuple[str, str]:
+    """The first Markdown heading (else the file name) and the text under it in its cell."""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             match = HEADING.search(cell.source)
             if match:
-                return match.group(1).strip()
-    return path.stem
+                return match.group(1).strip(), cell.source[match.end():].strip()
+    return path.stem, ""
 
 
 def _write_static(static: Path) -> None:
@@ -281,9 +285,13 @@ def _write_pages(build: Path, lessons: list[Lesson], notebooks: list) -> None:
 
 
 def _index_html(lessons: list[Lesson], title: str) -> str:
+    import mistune  # nbconvert's Markdown renderer; it escapes raw HTML in the summary
+
+    render = mistune.create_markdown(escape=True)
     items = "\n".join(
         f'<li><a href="{lesson.page}">{html.escape(lesson.title)}</a>'
-        f'<span class="adnb-file">{html.escape(lesson.source.name)}</span></li>'
+        f'<span class="adnb-file">{html.escape(lesson.source.name)}</span>'
+        f'<div class="adnb-summary">{render(lesson.summary)}</div></li>'
         for lesson in lessons
     )
     return INDEX_TEMPLATE.format(title=html.escape(title), head=HEAD, items=items)

@@ -119,6 +119,20 @@ def test_pages_link_to_index_previous_and_next(tmp_path):
     assert nav_links(pages[3]) == {"index": "index.html", "prev": "01_loss.html"}
 
 
+def test_index_shows_each_lessons_summary_as_safe_markdown(tmp_path):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    write_notebook(lessons / "00_tour.ipynb", new_markdown_cell(
+        "# 00 · A tour\nWhat *one* `Tensor` records <script>alert(1)</script>."))
+
+    index = export_site(lessons, tmp_path / "site", execute=False)[0].read_text()
+
+    summary = BeautifulSoup(index, "html.parser").select_one(".adnb-summary")
+    assert summary.get_text().strip() == "What one Tensor records <script>alert(1)</script>."
+    assert summary.find("em").get_text() == "one" and summary.find("code").get_text() == "Tensor"
+    assert summary.find("script") is None
+
+
 def test_no_execute_converts_stored_outputs(tmp_path):
     pages = export_site(DATA / "failing", tmp_path / "site", execute=False)
     assert [p.name for p in pages] == ["index.html", "01_broken.html"]
