@@ -16,10 +16,11 @@ from .primitives import PRIMITIVES
 from .tape import TAPE, backward_steps, detect_anomaly, enable_grad, no_grad, scope
 from .tensor import Tensor
 
-from .draw import Graph, draw, side_by_side  # noqa: E402  (consumers of the tape come after the engine)
-from .listing import show_tape  # noqa: E402
-from .stepping import Stepper, step_through  # noqa: E402
-from . import data, exercises, mytorch, nn, optim, viz  # noqa: E402
-from .training import train  # noqa: E402
+# Consumers of the tape, after the engine they read.
+from .draw import Graph, draw, side_by_side
+from .listing import show_tape
+from .stepping import Stepper, step_through
+from . import data, exercises, mytorch, nn, optim, viz
+from .training import train
 
 __version__ = "0.1.0"
