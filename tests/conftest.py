@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import os
 
-# On 2-core machines, OpenBLAS threads fight the notebook kernels and each other
-# (digits training went from 0.75 s to 18 s under load). Set before NumPy loads;
-# kernels started by nbval inherit it.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-# The stored lessons are a reference run: lesson 09's checks grade the reference answers in
-# place of unwritten stubs only with this set (as `autodiff_nb.cli run` sets it).
-os.environ.setdefault("ADNB_SHOW_ANSWERS", "1")
-
-import pytest  # noqa: E402
+import pytest
 
 import browser as browser_helpers
 

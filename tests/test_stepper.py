@@ -433,3 +433,133 @@ def test_variadic_add_explains_every_input():
     text = ad.step_through(total).explanation(1).text()
     for k in range(10):       # more inputs than any rule table would spell out
         assert f"∇a{k} L = ∇t L ∇a{k} t = ∇t L = 1" in text
+
+
+# --- forward mode: step_through(loss, forward=True) ------------------------------------
+
+COMPUTED = ("i1", "i2", "i3", "y2", "i4", "i5", "i6", "z1")   # recording order
+
+
+@pytest.fixture
+def forward():
+    net = lecture_net()
+    return net, ad.step_through(net["z1"], SEED, forward=True)
+
+
+def _value_cells(stepper, net, k):
+    """{name: numbers shown in its value cell} at frame ``k`` (["—"]: not computed yet)."""
+    graph, svg = stepper.frame(k), stepper.svg(k)
+    return {name: _cell_numbers(svg, f"{graph.id_of(t)}_value") for name, t in net.items()}
+
+
+def test_forward_mode_frames_are_leaves_then_each_operation_then_backward(forward):
+    net, stepper = forward
+    operations = len(COMPUTED)
+    assert len(stepper) == (1 + operations) + (1 + operations)
+    assert repr(stepper).startswith("<autodiff_nb Stepper: 18 frames (8 forward steps, 8 reverse")
+    for k in range(1 + operations):
+        frame = stepper.snapshot(k)
+        assert frame.step is None and frame.gradients == {} and frame.index == k
+        assert (frame.record is None) == (k == 0)
+        if k:
+            assert frame.record.output() is net[COMPUTED[k - 1]]
+        shown = {name for name, t in net.items() if t._id in frame.known}
+        assert shown == set(VALUES) | set(COMPUTED[:k])
+    # Then the reverse pass, frame for frame as in the default mode.
+    reference = ad.step_through(lecture_net()["z1"], SEED)
+    for k in range(len(reference)):
+        ours, theirs = stepper.snapshot(1 + operations + k), reference.snapshot(k)
+        assert ours.index == 1 + operations + k and ours.known is None
+        assert ours.step.record.output().name == theirs.step.record.output().name if k else True
+        assert {stepper.names[i]: g.item() for i, g in ours.gradients.items()} == \
+            {reference.names[i]: g.item() for i, g in theirs.gradients.items()}
+        assert stepper.explanation(1 + operations + k).text() == reference.explanation(k).text()
+
+
+def test_forward_mode_reveals_values_in_recording_order(forward):
+    net, stepper = forward
+    # Once known, a value cell shows the numbers of the drawing itself (every value drawn).
+    graph, rendering = stepper.frame(0), html.unescape(stepper._graph.svg())
+    drawn = {name: re.findall(r"<text [^>]*>([^<]*)</text>", re.search(
+        rf'<g id="a_{graph.id_of(t)}_value".*?</g>', rendering, re.S)[0]) for name, t in net.items()}
+    assert drawn["i3"] == ["0.4000"] and drawn["i2"] == ["-0.3000"]
+    for k in range(len(stepper)):
+        known = set(VALUES) | set(COMPUTED[:k])
+        for name, numbers in _value_cells(stepper, net, k).items():
+            assert numbers == (drawn[name] if name in known else ["—"]), (k, name)
+    graph, svg = stepper.frame(3), stepper.svg(3)
+    i3 = f"{graph.id_of(net['i3'])}_value"
+    assert _cell_class(svg, i3) == ["adnb-final", "adnb-wrote"]        # just computed
+    assert _cell_class(svg, f"{graph.id_of(net['y2'])}_value") == ["adnb-blank"]
+    op = graph.id_of(net["i3"]._record)
+    assert re.search(rf'<g id="{op}" class="node adnb-current">', svg)
+    assert all(re.search(rf'<g id="{op}_in{i}" class="edge adnb-arriving">', svg) for i in range(4))
+    assert re.search(rf'<g id="{op}_out" class="edge adnb-sent">', svg)
+    # No gradient in the forward frames: every gradient cell blank.
+    grads = re.findall(r'<g id="a_[^"]+_grad" class="([^"]*)"', svg)
+    assert grads and set(grads) == {"adnb-blank"}
+
+
+def test_forward_panel_writes_the_operation_with_its_numbers(forward):
+    _, stepper = forward
+    v = VALUES
+    i1, i2 = v["Wx1"] * v["x1"], v["Wx2"] * v["x2"]
+    i3 = i1 + v["bx1"] + i2 + v["bx2"]
+    assert i2 < 0
+    assert stepper.explanation(3).text() == (
+        f"Forward step 3 of 8: i3 = i1 + bx1 + i2 + bx2 = {n(i1)} + {n(v['bx1'])} + ({n(i2)}) "
+        f"+ {n(v['bx2'])} = {n(i3)}")
+    assert stepper.explanation(4).text() == (
+        f"Forward step 4 of 8: y2 = tanh(i3) = tanh({n(i3)}) = {n(math.tanh(i3))}")
+    panel = stepper.explanation(3).html()
+    assert "Forward step 3 of 8" in panel and "<i>i<sub>3</sub></i>" in panel
+    assert stepper.explanation(0).text().startswith("Only the leaves' values are known")
+    assert stepper.explanation(9).text().startswith("Forward pass done")
+
+
+def test_forward_mode_html_and_widget(forward):
+    net, stepper = forward
+    page = stepper.to_html()
+    data = _data_of(page)
+    assert len(data["panels"]) == len(data["labels"]) == len(data["marks"]) == 18
+    assert data["labels"][:2] == ["Leaves only (0 / 8)", "Forward 1 / 8"]
+    assert data["labels"][9:11] == ["Before backward (0 / 8)", "Step 1 / 8"]
+    i3 = f"a_{stepper.frame(0).id_of(net['i3'])}_value"
+    assert [entry[:3] for entry in data["cells"][i3]] == [[0, ["—"], 0], [3, ["0.4000"], 2]]
+    assert "forward: values arriving" in page
+    control = stepper.widget and stepper._widget
+    control.slider.value = 2
+    assert "Forward 2 / 8" == control.counter.value
+    assert 'class="adnb-final adnb-wrote"' in control.view.value
+
+
+def _without_prefix(stepper, text):
+    """``text`` with the stepper's own id prefix made neutral, inside the still picture too."""
+    text = re.sub(r"base64,([A-Za-z0-9+/=]+)",
+                  lambda m: "svg:" + base64.b64decode(m[1]).decode("utf-8"), text)
+    return text.replace(stepper.prefix, "PREFIX_")
+
+
+def test_default_mode_is_unchanged_by_forward_mode():
+    plain, explicit = (ad.step_through(lecture_net()["z1"], SEED),
+                       ad.step_through(lecture_net()["z1"], SEED, forward=False))
+    assert plain.forward is None and len(plain) == 9
+    assert _without_prefix(plain, plain.to_html()) == _without_prefix(explicit, explicit.to_html())
+    assert [plain.explanation(k).text() for k in range(9)] == \
+        [explicit.explanation(k).text() for k in range(9)]
+    page = plain.to_html()
+    # Nothing of forward mode: value cells are not restyled, no forward panel, legend or style.
+    assert not any(cell.endswith("_value") for cell in _data_of(page)["cells"])
+    assert not re.search(r'<g id="a_[^"]+_value" class=', plain.svg(0))
+    for forward_only in ("Forward step", "forward:", "Leaves only", '_value"].adnb-final'):
+        assert forward_only not in page
+    forward = ad.step_through(lecture_net()["z1"], SEED, forward=True).to_html()
+    assert all(marker in forward for marker in ("Forward step", "forward:", '_value"].adnb-final'))
+
+
+def test_forward_mode_on_an_engine():
+    engine, *_ = mytorch_net()
+    stepper = ad.step_through(engine, np.ones((1, 2)), forward=True)
+    assert len(stepper) == 4 + 4
+    assert stepper.explanation(1).text().startswith("Forward step 1 of 3: ")
+    assert len(stepper.snapshot(0).known) == 2          # x and w

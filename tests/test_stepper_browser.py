@@ -201,3 +201,39 @@ def test_layout_keeps_the_drawing_readable_beside_the_panel(tmp_path, open_offli
     else:
         assert panel["top"] >= graph["bottom"]   # stacked
     assert log.network == [] and log.errors == []
+
+
+def test_forward_mode_fills_in_values_offline(tmp_path, open_offline):
+    net = lecture_net()
+    stepper = ad.step_through(net["z1"], SEED, forward=True)
+    i3 = f"a_{stepper.frame(0).id_of(net['i3'])}_value"
+    path = tmp_path / "forward.html"
+    path.write_text('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+                    f'<title>forward stepper</title></head><body>{stepper.to_html()}</body></html>',
+                    encoding="utf-8")
+    page, log = open_offline(path.as_uri())
+    root = page.locator(".adnb-stepper")
+    cell = root.locator(f'svg g[id="{i3}"]')
+    root.locator('[data-action="first"]').click()
+    assert root.locator(".adnb-counter").inner_text() == "Leaves only (0 / 8)"
+    assert cell.locator("text.adnb-n").all_text_contents() == ["—"]
+    assert "adnb-blank" in cell.get_attribute("class")
+    for k in (1, 2):
+        root.locator('[data-action="next"]').click()
+        assert cell.locator("text.adnb-n").all_text_contents() == ["—"], k
+    root.locator('[data-action="next"]').click()              # frame 3 computes i3
+    assert step_of(root) == 3 and root.locator(".adnb-counter").inner_text() == "Forward 3 / 8"
+    assert cell.locator("text.adnb-n").all_text_contents() == ["0.4000"]
+    assert set(cell.get_attribute("class").split()) == {"adnb-final", "adnb-wrote"}
+    # Drawn as a value, white, not as a final gradient (green).
+    assert cell.locator("a > polygon").evaluate("p => getComputedStyle(p).fill") == "rgb(255, 255, 255)"
+    assert "i3 = i1 + bx1 + i2 + bx2 = 0.4 + 0.1 + (−0.3) + 0.2 = 0.4" in \
+        root.locator(".adnb-panel .adnb-op").inner_text()
+    assert current_op(root) == stepper.frame(0).id_of(net["i3"]._record)
+    helpers.save_screenshot(page, "stepper_forward_step3")
+    root.locator('[data-action="prev"]').click()              # and back: blank again
+    assert cell.locator("text.adnb-n").all_text_contents() == ["—"]
+    root.locator('[data-action="last"]').click()
+    assert cell.locator("text.adnb-n").all_text_contents() == ["0.4000"]
+    assert root.locator(".adnb-counter").inner_text() == "Step 8 / 8"
+    assert log.network == [] and log.errors == []

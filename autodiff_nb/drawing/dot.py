@@ -35,7 +35,7 @@ KIND_LEGEND = {
     "intermediate": "intermediate value",
     "root": "output (where backward starts)",
 }
-VALUE_FILL = "#ffffff"                               # the numbers of a value sit on white
+VALUE_FILL, VALUE_TEXT = "#ffffff", "#222222"        # the numbers of a value sit on white
 GRAD_FILL, GRAD_TEXT = "#fbe3c4", "#8a4100"          # a computed gradient: warm band
 MISSING_FILL, MISSING_TEXT = "#efefef", "#9a9a9a"    # not computed yet: grey band
 LABEL_TEXT = "#7a7a7a"                               # small captions: shape, "value", "grad"
@@ -165,7 +165,7 @@ class DotWriter:
                            f"{name}: {KIND_LEGEND[node.kind]}", header_fill,
                            extra=' COLSPAN="2" CELLPADDING="4"')]
         if self.values:
-            rows.append(self._row(node.id, "value", self._numbers(data, "#222222"),
+            rows.append(self._row(node.id, "value", self._numbers(data, VALUE_TEXT),
                                   f"{name} = {_full(data)}", VALUE_FILL))
         if self.scene.grads is not None and node.kind != "const":
             grad = self.scene.grads.get(tensor._id)

@@ -281,20 +281,34 @@ def _fill(rule, fields, numeric=False):
 
 def forward_tokens(record, names):
     """The recorded operation as an equation: ``i3 = i1 + bx1 + i2 + bx2``, ``z1 = tanh(i6)``."""
-    name = record.primitive.name
     args = [[("name", names[t._id])] for t in record.inputs]
-    tokens = [("name", names[record.output()._id]), ("text", " = ")]
+    return [("name", names[record.output()._id]), ("text", " = ")] + _applied(record, args)
+
+
+def _applied(record, args, numeric=False):
+    """The right-hand side: the operation applied to ``args`` (one token list per input).
+
+    ``numeric``: the args are numbers, so a negative one gets parentheses
+    where it would otherwise read as a subtraction or a power of a sign.
+    """
+    name = record.primitive.name
+
+    def enclosed(arg):
+        return [_signed(value) if kind == "num" else (kind, value) for kind, value in arg] \
+            if numeric else arg
+
+    tokens = []
     if name in INFIX and len(args) >= 2:
         for i, arg in enumerate(args):
             if i:
                 tokens.append(("text", f" {INFIX[name]} "))
-            tokens.extend(arg)
+            tokens.extend(enclosed(arg) if i else arg)
     elif name == "neg":
-        tokens += [("text", "−")] + args[0]
+        tokens += [("text", "−")] + enclosed(args[0])
     elif name == "transpose" and not record.params.get("axes"):
         tokens += args[0] + [("text", "ᵀ")]
     elif name == "pow":
-        tokens += args[0] + [("text", "^"), ("num", record.params["exponent"])]
+        tokens += enclosed(args[0]) + [("text", "^"), ("num", record.params["exponent"])]
     else:
         tokens.append(("text", f"{record.primitive.symbol if name == 'sum' else name}("))
         for i, arg in enumerate(args):
@@ -305,3 +319,50 @@ def forward_tokens(record, names):
             tokens.append(("text", f", {key}={value!r}"))
         tokens.append(("text", ")"))
     return tokens
+
+
+# --- one forward step (forward mode) ------------------------------------------------------
+
+@dataclass(frozen=True)
+class ForwardExplanation:
+    """What the panel says about a forward frame: the operation computed, with its numbers."""
+
+    index: int
+    count: int           # number of recorded operations
+    equation: tuple      # out = inputs = their numbers = result (empty for frame 0)
+    note: tuple          # frame 0: what the forward pass is about to do
+
+    def text(self) -> str:
+        if not self.equation:
+            return render_text(self.note)
+        return f"Forward step {self.index} of {self.count}: {render_text(self.equation)}"
+
+    def html(self) -> str:
+        if not self.equation:
+            return (f'<div class="adnb-title">Before the forward pass</div>'
+                    f'<p>{render_html(self.note)}</p>')
+        output = self.equation[0][1]
+        return (f'<div class="adnb-title">Forward step {self.index} of {self.count}</div>'
+                f'<div class="adnb-op">{render_html(self.equation)}</div>'
+                f'<p class="adnb-caption">Computed from values already shown; the value of '
+                f'{name_html(output)} appears in the drawing.</p>')
+
+
+def explain_forward(frame_index, record, names, count):
+    """The explanation of forward frame ``frame_index`` (``record`` None: only the leaves)."""
+    if record is None:
+        note = (("text", f"Only the leaves' values are known (inputs and parameters). The forward "
+                         f"pass runs the {count} operation{'s' * (count != 1)} in recording "
+                         f"order, each computing its output from values already known; then "
+                         f"backward runs."),)
+        return ForwardExplanation(frame_index, count, (), note)
+    equation = forward_tokens(record, names)
+    output = record.output()._data
+    data = [tensor._data for tensor in record.inputs]
+    if all(d is not None and np.size(d) <= SMALL for d in data):
+        numbers = _applied(record, [[("num", d)] for d in data], numeric=True)
+        if output is None or render_text(numbers) != format_number(output):
+            equation += [("text", " = ")] + numbers
+    if output is not None:
+        equation += [("text", " = "), ("num", output)]
+    return ForwardExplanation(frame_index, count, tuple(equation), ())

@@ -15,6 +15,12 @@ A gradient is *final* once every operation that consumed its tensor has
 been visited: the reverse walk will add nothing more to it. The output's
 gradient of the operation being visited is always final by then, which is
 why recording order works as a topological order.
+
+``ForwardPass`` gives the frames shown before those in forward mode
+(``step_through(loss, forward=True)``): frame 0 shows only the leaves'
+values, frame j the value of the j-th recorded operation's output. Recording
+order is the order the forward pass ran in, so every input is shown before
+the operation that uses it.
 """
 from __future__ import annotations
 
@@ -33,6 +39,8 @@ class Frame:
     step: Any            # the engine's ``Step`` (None for frame 0)
     gradients: dict      # {tensor id: gradient} computed so far
     final: frozenset     # ids of the tensors whose gradient is final
+    record: Any = None   # forward frames: the operation computed (None for frame 0)
+    known: Any = None    # forward frames: ids of the tensors whose value is shown (None: all)
 
 
 def _readonly_copy(array):
@@ -130,6 +138,30 @@ class Replay:
     def final_gradients(self):
         """Every gradient at the end of the pass, intermediate ones included."""
         return {key: values[-1] for key, values in self._values_of.items()}
+
+
+class ForwardPass:
+    """The frames of the forward pass, from the records alone (values are already computed)."""
+
+    def __init__(self, records):
+        self.records = tuple(records)
+        self.computed_at = {}   # {tensor id: the frame that computes it}; leaves are absent
+        for frame, record in enumerate(self.records, start=1):
+            output = record.output()
+            if output is not None:
+                self.computed_at[output._id] = frame
+
+    def __len__(self):
+        return len(self.records) + 1
+
+    def shown_from(self, key):
+        """The first frame that shows tensor ``key``'s value (0 for a leaf)."""
+        return self.computed_at.get(key, 0)
+
+    def frame(self, k, keys):
+        """Frame ``k``: no gradient; ``known`` = those of ``keys`` whose value is shown."""
+        known = frozenset(key for key in keys if self.shown_from(key) <= k)
+        return Frame(k, None, {}, frozenset(), self.records[k - 1] if k else None, known)
 
 
 def _tensors_of(records):

@@ -47,6 +47,12 @@ LEGEND = (
     ("#d3f9d8", "#9a9a9a", "final"),
 )
 
+# Forward mode only: what the same marks mean while values are computed.
+FORWARD_LEGEND = (
+    ("#ffffff", "#1971c2", "forward: values arriving at the operation"),
+    ("#ffffff", "#e8590c", "forward: result sent, value just computed"),
+)
+
 NO_SCRIPT_NOTE = ("Scripts are off, so this shows the finished backward pass (the last step). "
                   "To step through it, run the cell (in Jupyter) or open the exported page.")
 
@@ -59,8 +65,15 @@ def static_text(name):
 
 
 def frame_label(stepper, k):
-    """What the counter says: "Before backward (0 / 12)", "Step 3 / 12"."""
-    steps = len(stepper) - 1
+    """What the counter says: "Before backward (0 / 12)", "Step 3 / 12".
+
+    Forward mode first counts its own frames: "Leaves only (0 / 8)", "Forward 3 / 8".
+    """
+    ahead = stepper.forward_frames
+    if k < ahead:
+        return f"Leaves only (0 / {ahead - 1})" if k == 0 else f"Forward {k} / {ahead - 1}"
+    k -= ahead
+    steps = len(stepper) - ahead - 1
     return f"Before backward (0 / {steps})" if k == 0 else f"Step {k} / {steps}"
 
 
@@ -100,12 +113,16 @@ def body_html(stepper, k, *, still=False):
     return f'<div class="adnb-body">{graph_html(stepper, k, still=still)}{panel_html(stepper, k)}</div>'
 
 
-def legend_html():
+def legend_html(forward=False):
     """The colour key. Its inline styles are ones JupyterLab's sanitizer keeps, and each
-    swatch holds spaces, so it still shows colours where the stylesheet is dropped."""
+    swatch holds spaces, so it still shows colours where the stylesheet is dropped.
+
+    ``forward``: add what the marks mean in the forward frames.
+    """
+    entries = LEGEND + FORWARD_LEGEND if forward else LEGEND
     items = "".join(f'<span style="margin-right:12px"><span class="adnb-swatch" '
                     f'style="background-color:{fill};border:1px solid {border}">&nbsp;&nbsp;&nbsp;'
-                    f'</span> {html.escape(text)}</span> ' for fill, border, text in LEGEND)
+                    f'</span> {html.escape(text)}</span> ' for fill, border, text in entries)
     return f'<div class="adnb-legend">{items}</div>'
 
 
@@ -160,7 +177,7 @@ def stepper_html(stepper):
         f'<div class="adnb-stepper adnb-nojs" id="{root_id}" data-step="{last}" tabindex="0">'
         f'<style>{static_text("stepper.css")}</style>'
         f'<div class="adnb-nojs-note">{html.escape(NO_SCRIPT_NOTE)}</div>'
-        f'{body_html(stepper, last, still=True)}{legend_html()}'
+        f'{body_html(stepper, last, still=True)}{legend_html(stepper.forward is not None)}'
         f'<script type="application/json" class="adnb-data">{data_json}</script>'
         f'<script type="text/plain" class="adnb-svg">{_inert_svg(svg_element(stepper.svg(last)))}'
         '</script>'

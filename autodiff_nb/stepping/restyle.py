@@ -12,6 +12,13 @@ between frames. ``Restyler`` cuts that SVG into literal pieces and *slots*:
   wrote it with "=" or "+=", ``adnb-arriving`` for the output's cell),
 * the cell's tooltip and the text of each of its numbers.
 
+In forward mode (``step_through(loss, forward=True)``) the value cells
+(``v3_value``) are slots too, restyled the same way: blank ("—", grey)
+until the frame that computes them, then their numbers in the
+``adnb-final`` state (a value, once computed, never changes), which
+``VALUE_STYLE`` draws as the drawing's own white value cell. Only then:
+the default mode's SVG stays exactly as it was.
+
 A frame is the base list of slot values with the cells and marks of that
 frame patched in, joined: no parsing, no Graphviz. The same per-cell
 timelines and per-frame marks go to the browser as JSON (``browser_data``)
@@ -30,7 +37,7 @@ from bisect import bisect_right
 import numpy as np
 
 from ..drawing import formatting as fmt
-from ..drawing.dot import GRAD_TEXT
+from ..drawing.dot import GRAD_TEXT, VALUE_TEXT
 
 STATES = ("adnb-blank", "adnb-partial", "adnb-final")
 BLANK = "—"
@@ -52,30 +59,45 @@ g.adnb-arriving > a > polygon { stroke: #1971c2; stroke-width: 2.5px; }
 g.adnb-wrote text, g.adnb-accumulated text { font-weight: bold; }
 </style>"""
 
+# A known value in forward mode: the drawing's white value cell, not the green of a final gradient.
+VALUE_STYLE = """<style>
+g[id$="_value"].adnb-final > a > polygon { fill: #ffffff; }
+g[id$="_value"].adnb-final text { fill: #222222; }
+</style>"""
+
+TEXT_OF = {"grad": GRAD_TEXT, "value": VALUE_TEXT}   # the colour of a cell's numbers
+
 _TAG = re.compile(
     r'<g id="(?P<node>[^"]+)" class="(?P<kind>node|edge)">'
-    r'|<g id="a_(?P<cell>[^"]+_grad)">(?P<link><a[^>]*? xlink:title=")(?P<title>[^"]*)"'
-    r'|(?P<number><text [^>]*fill="' + re.escape(GRAD_TEXT) + r'">)(?P<text>[^<]*)</text>')
+    r'|<g id="a_(?P<cell>[^"]+_(?P<part>grad|value))">'
+    r'(?P<link><a[^>]*? xlink:title=")(?P<title>[^"]*)"'
+    r'|(?P<number><text [^>]*fill="(?P<fill>' + "|".join(map(re.escape, TEXT_OF.values()))
+    + r')">)(?P<text>[^<]*)</text>')
 
 
 class Restyler:
     """The final frame's SVG as a template; see the module docstring.
 
     ``cells``: {cell element id: [(frame, gradient or None, final), ...]} (a
-    timeline starting at frame 0); ``names``: {cell element id: name};
-    ``marks``: one dict per frame, {class: [element ids]}.
+    timeline starting at frame 0); value cells (``..._value``, forward mode)
+    have the same timelines with the value instead of the gradient;
+    ``names``: {cell element id: name}; ``marks``: one dict per frame,
+    {class: [element ids]}.
     """
 
     def __init__(self, svg, cells, names, marks):
         self.marks = marks
-        self.pieces, self.base, self.slots = _cut(_with_style(svg))
+        values = any(cell.endswith("_value") for cell in cells)
+        parts = ("grad", "value") if values else ("grad",)
+        style = SVG_STYLE + "\n" + VALUE_STYLE if values else SVG_STYLE
+        self.pieces, self.base, self.slots = _cut(_with_style(svg, style), parts)
         self.cells = {}
         for cell, timeline in cells.items():
             numbers = self.slots.get(("numbers", cell), [])
             if ("class", cell) not in self.slots or not numbers:
                 continue   # not drawn, or drawn without numbers (a freed value)
-            entries = [_entry(k, grad, final, names[cell], len(numbers))
-                       for k, grad, final in timeline]
+            entries = [_entry(k, array, final, names[cell], len(numbers), cell.endswith("_value"))
+                       for k, array, final in timeline]
             # Escaped once here, not once per frame.
             escaped = [([html.escape(t) for t in texts], html.escape(title), STATES[state])
                        for _, texts, state, title in entries]
@@ -125,15 +147,17 @@ def _element_id(element, slots):
     return f"a_{element}" if ("title", element) in slots else element
 
 
-def _with_style(svg):
-    """The SVG with ``SVG_STYLE`` as its first child (after the ``<svg ...>`` tag)."""
+def _with_style(svg, style):
+    """The SVG with ``style`` as its first child (after the ``<svg ...>`` tag)."""
     start = svg.index("<svg")
     end = svg.index(">", start) + 1
-    return svg[:end] + "\n" + SVG_STYLE + svg[end:]
+    return svg[:end] + "\n" + style + svg[end:]
 
 
-def _cut(svg):
+def _cut(svg, parts):
     """Split ``svg`` around its slots: (pieces, base values, {key: slot index}).
+
+    ``parts``: the kinds of cells that are slots ("grad", "value").
 
     ``pieces`` has one more item than ``base``: the SVG is pieces[0] + base[0]
     + pieces[1] + ... A cell's <g> has no class attribute, so its class slot
@@ -141,7 +165,7 @@ def _cut(svg):
     """
     pieces, base, slots = [], [], {}
     position = 0
-    cell = None
+    cell = part = None
 
     def slot(key, start, end, value):
         nonlocal position
@@ -155,11 +179,13 @@ def _cut(svg):
             cell = None
             slot(("class", match["node"]), match.start("kind"), match.end("kind"), match["kind"])
         elif match["cell"]:
-            cell = match["cell"]
+            cell, part = (match["cell"], match["part"]) if match["part"] in parts else (None, None)
+            if cell is None:
+                continue
             after_id = match.end("cell") + 1
             slot(("class", cell), after_id, after_id, "")
             slot(("title", cell), match.start("title"), match.end("title"), match["title"])
-        elif cell is not None:
+        elif cell is not None and match["fill"] == TEXT_OF[part]:
             slot(("number", cell, match.start()), match.start("text"), match.end("text"),
                  match["text"])
             pieces[-1] = pieces[-1][:-1] + ' class="adnb-n">'   # so the browser finds them too
@@ -168,15 +194,21 @@ def _cut(svg):
     return pieces, base, slots
 
 
-def _entry(k, grad, final, name, count):
-    """One timeline entry: (frame, number texts, state index, tooltip)."""
-    if grad is None:
-        return (k, [BLANK] + [""] * (count - 1), 0, f"gradient of {name}: not computed yet")
-    array = np.asarray(grad)
+def _entry(k, array, final, name, count, value=False):
+    """One timeline entry: (frame, number texts, state index, tooltip).
+
+    ``value``: a value cell (forward mode), else a gradient cell.
+    """
+    if array is None:
+        what = name if value else f"gradient of {name}"
+        return (k, [BLANK] + [""] * (count - 1), 0, f"{what}: not computed yet")
+    array = np.asarray(array)
     if array.size <= fmt.MATRIX_LIMIT:
         texts = [x for row in fmt.matrix(array) for x in row]
     else:
         texts = [x for _, x in fmt.summary(array)]
     state = 2 if final else 1
+    if value:
+        return (k, texts, state, f"{name} = {fmt.full_text(array)}")
     how = "final" if final else "so far"
     return (k, texts, state, f"gradient of {name} ({how}) = {fmt.full_text(array)}")

@@ -11,21 +11,32 @@ after it (a second backward through a freed graph is refused).
 Frames: 0 is "after the forward pass, before backward"; frame k is the state
 right after reverse step k; the last frame is the finished backward. Each
 frame is the one drawing, rendered once, restyled (see ``restyle.py``).
+
+Forward mode (``step_through(loss, forward=True)``) puts the forward pass
+first, so one stepper tells the whole story: frame 0 shows only the leaves'
+values (every computed value blank, no gradient), frame j (1 ≤ j ≤ number
+of recorded operations) computes the j-th operation in recording order and
+reveals its output's value, with the equation and its numbers in the
+panel. The reverse pass follows unchanged: "before backward" (every value
+known) and then one frame per reverse step. Forward and backward together,
+because the point of the forward pass for backprop is that it leaves behind
+the values the chain rule then uses.
 """
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 from ..draw import draw
 from ..tape import TAPE, backward_steps
-from .explain import explain
-from .frames import Replay
+from .explain import explain, explain_forward
+from .frames import ForwardPass, Replay
 from .restyle import Restyler
 
 _stepper_numbers = itertools.count(1)
 
 
-def step_through(target, grad=None, *, retain_graph=False):
+def step_through(target, grad=None, *, retain_graph=False, forward=False):
     """Run backward from ``target`` step by step and return a ``Stepper`` over its frames.
 
     target: a Tensor (usually the loss), or an engine with ``records()`` and
@@ -34,6 +45,8 @@ def step_through(target, grad=None, *, retain_graph=False):
         ``backward(grad)``; for an engine, the divergence (required), as
         ``engine.backward(divergence)``.
     retain_graph: Tensors only, as in ``backward``.
+    forward: show the forward pass first, one recorded operation per frame,
+        revealing the values in recording order; then the reverse pass.
     """
     if hasattr(target, "_record") and hasattr(target, "_data"):
         records = TAPE.records_for(target)
@@ -48,7 +61,7 @@ def step_through(target, grad=None, *, retain_graph=False):
     else:
         raise TypeError(f"step_through: cannot step through a {type(target).__name__}; expected "
                         f"a Tensor or an autograd engine with records() and backward_steps()")
-    return Stepper(target, records, steps)
+    return Stepper(target, records, steps, forward=forward)
 
 
 class Stepper:
@@ -59,16 +72,22 @@ class Stepper:
     exported HTML with no kernel.
     """
 
-    def __init__(self, target, records, steps):
+    def __init__(self, target, records, steps, forward=False):
         self._target = target
         self.replay = Replay(records, steps)
+        self.forward = ForwardPass(records) if forward else None   # None: reverse pass only
+        self.forward_frames = len(self.forward) if forward else 0  # frames before the reverse pass
         self.prefix = f"adnb{next(_stepper_numbers)}_"   # deterministic: same program, same ids
         self._graph = draw(target, grads=self.replay.final_gradients(), collapse=False,
                            max_nodes=None, id_prefix=self.prefix)
         self.names = self._names()
         self.explanations = [explain(k, self.replay.steps[k - 1] if k else None, self.names,
-                                     len(self) - 1, self.replay.root, self.replay.seed)
-                             for k in range(len(self))]
+                                     len(self.replay) - 1, self.replay.root, self.replay.seed)
+                             for k in range(len(self.replay))]
+        if forward:
+            self.explanations[:0] = [explain_forward(j, self.forward.records[j - 1] if j else None,
+                                                     self.names, len(self.forward) - 1)
+                                     for j in range(len(self.forward))]
         self._restyler = None
         self._step = len(self) - 1
         self._widget = None
@@ -83,11 +102,12 @@ class Stepper:
 
     # --- frames ---------------------------------------------------------------
     def __len__(self):
-        return len(self.replay)
+        return self.forward_frames + len(self.replay)
 
     @property
     def step(self):
-        """The index of the frame shown (0 = before backward, last = backward finished)."""
+        """The index of the frame shown (0 = before backward, or the leaves only in forward
+        mode; last = backward finished)."""
         return self._step
 
     @step.setter
@@ -107,13 +127,22 @@ class Stepper:
             return self._step
         n = len(self)
         if not -n <= k < n:
+            first = "only the leaves' values" if self.forward else "before backward"
             raise IndexError(f"Stepper: frame {k} does not exist; frames are 0..{n - 1} "
-                             f"(0 = before backward, {n - 1} = backward finished)")
+                             f"(0 = {first}, {n - 1} = backward finished)")
         return k % n
 
     def snapshot(self, k=None):
-        """Frame ``k`` as data: ``.step`` (the engine's Step), ``.gradients``, ``.final``."""
-        return self.replay.frame(self._index(k))
+        """Frame ``k`` as data: ``.step`` (the engine's Step), ``.gradients``, ``.final``.
+
+        Forward frames (forward mode) have no step and no gradient; their
+        ``.record`` is the operation computed and ``.known`` the ids of the
+        tensors whose value is shown.
+        """
+        k = self._index(k)
+        if k < self.forward_frames:
+            return self.forward.frame(k, self.replay.tensors)
+        return replace(self.replay.frame(k - self.forward_frames), index=k)
 
     def explanation(self, k=None):
         """The chain-rule update of frame ``k``: ``.text()`` and ``.html()``."""
@@ -136,33 +165,59 @@ class Stepper:
 
         Its ``.source`` is the DOT of the same frame drawn by ``draw`` itself
         (gradients so far, the operation highlighted), for saving to PNG/PDF.
+        ``draw`` cannot blank values, so the source of a forward frame shows
+        every value (and no gradient); its ``.svg()`` shows only those known.
         """
         k = self._index(k)
-        state = self.replay.frame(k)
-        highlight = [state.step.record] if state.step else None
+        state = self.snapshot(k)
+        record = state.step.record if state.step else state.record
+        highlight = [record] if record else None
         graph = draw(self._target, grads=state.gradients, highlight=highlight, collapse=False,
                      max_nodes=None, id_prefix=self.prefix)
         graph._svg = self.svg(k)
         return graph
 
-    def _cell(self, key):
+    def _cell(self, key, part="grad"):
         node = self._graph.id_of(self.replay.tensors[key])
-        return f"{node}_grad" if node else None
+        return f"{node}_{part}" if node else None
 
     def _cell_timelines(self):
+        """Gradient cells (blank until the reverse pass writes them); value cells in forward mode."""
         cells = {}
-        for key in self.replay.tensors:
+        shift = self.forward_frames
+        for key, tensor in self.replay.tensors.items():
             cell = self._cell(key)
-            if cell is not None:
-                cells[cell] = [(0, None, False)] + [e for e in self.replay.timeline(key) if e[0]]
+            if cell is None:
+                continue
+            cells[cell] = [(0, None, False)] + [(k + shift, grad, final)
+                                                for k, grad, final in self.replay.timeline(key) if k]
+            if self.forward:
+                shown = self.forward.shown_from(key)
+                cells[self._cell(key, "value")] = [(0, None, False)] * (shown > 0) + [
+                    (shown, tensor._data, True)]
         return cells
 
     def _cell_names(self):
-        return {self._cell(key): self.names[key] for key in self.replay.tensors}
+        parts = ("grad", "value") if self.forward else ("grad",)
+        return {self._cell(key, part): self.names[key]
+                for key in self.replay.tensors for part in parts}
 
     def _marks(self):
-        """Per frame, {class: [element ids]}: the operation visited and where its gradients go."""
+        """Per frame, {class: [element ids]}: the operation visited and where its gradients go.
+
+        A forward frame (forward mode) marks its operation as visited, the
+        edges its inputs' values come in by as arriving, the edge its result
+        leaves by as sent, and the output's value cell as written.
+        """
         marks = [{}]
+        for record in self.forward.records if self.forward else ():
+            op = self._graph.id_of(record)
+            marks.append({"adnb-current": [op],
+                          "adnb-arriving": [f"{op}_in{i}" for i in range(len(record.inputs))],
+                          "adnb-sent": [f"{op}_out"],
+                          "adnb-wrote": [self._cell(record.output()._id, "value")]})
+        if self.forward:
+            marks.append({})   # before backward
         for step in self.replay.steps:
             op = self._graph.id_of(step.record)
             output = step.record.output()
@@ -191,8 +246,10 @@ class Stepper:
         return stepper_html(self)
 
     def __repr__(self):
-        steps = len(self) - 1
-        return (f"<autodiff_nb Stepper: {len(self)} frames ({steps} reverse "
+        steps = len(self.replay) - 1
+        ahead = (f"{len(self.forward) - 1} forward step{'s' * (len(self.forward) != 2)}, "
+                 if self.forward else "")
+        return (f"<autodiff_nb Stepper: {len(self)} frames ({ahead}{steps} reverse "
                 f"step{'s' * (steps != 1)}), showing frame {self._step}>")
 
     def _repr_mimebundle_(self, include=None, exclude=None):

@@ -28,7 +28,8 @@ class StepperWidget:
         layout = W.Layout(width="auto")
         self.buttons = {action: W.Button(description=text, tooltip=tip, layout=layout)
                         for action, text, tip in (
-                            ("first", "|◀ First", "first frame: before backward"),
+                            ("first", "|◀ First", "first frame: " + (
+                                "only the leaves' values" if stepper.forward else "before backward")),
                             ("prev", "◀ Prev", "previous step"),
                             ("next", "Next ▶", "next step"),
                             ("last", "Last ▶|", "last frame: backward finished"))}
@@ -53,7 +54,7 @@ class StepperWidget:
                            self.counter, self.speed], layout=W.Layout(flex_flow="row wrap"))
         body = W.HBox([self.view, self.panel],
                       layout=W.Layout(flex_flow="row wrap", align_items="flex-start"))
-        self.box = W.VBox([style, controls, body, W.HTML(legend_html())])
+        self.box = W.VBox([style, controls, body, W.HTML(legend_html(stepper.forward is not None))])
         self._shown(stepper.step)
 
     def act(self, action):
