@@ -38,7 +38,12 @@ def _shape_problem(prim, inputs, params):
 
 
 def _lift(value, like):
-    """A constant operand as a Tensor; Python numbers take the other operand's float dtype."""
+    """An operand as a Tensor: Tensors (subclasses too) as they are, constants wrapped.
+
+    Python numbers take the other operand's float dtype, so float32 stays float32.
+    """
+    if isinstance(value, Tensor):
+        return value
     if isinstance(value, numbers.Number) and not isinstance(value, bool):
         dtype = like._data.dtype if like._data.dtype.kind == "f" else np.float64
         return _wrap(np.asarray(value, dtype=dtype))
@@ -53,7 +58,7 @@ def apply(prim, *args, **params):
             # where(mask, x, 0.0): the number follows x's dtype, not the mask's.
             tensors = [t for t in args if isinstance(t, Tensor)]
             like = next((t for t in tensors if t._data.dtype.kind == "f"), tensors[0])
-            inputs = tuple(t if isinstance(t, Tensor) else _lift(t, like) for t in args)
+            inputs = tuple(_lift(t, like) for t in args)
             break
     try:
         if len(inputs) == 1:

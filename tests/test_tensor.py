@@ -234,3 +234,14 @@ def test_functions_accept_arrays_and_numbers():
     out.sum().backward()
     np.testing.assert_array_equal(out.data, [3.0, 4.0])
     np.testing.assert_array_equal(x.grad, [1.0, 1.0])
+
+
+def test_a_tensor_subclass_operand_stays_on_the_graph():
+    class Param(ad.Tensor):
+        pass
+
+    x = ad.Tensor([1.0, 2.0], requires_grad=True)
+    w = Param([3.0, 4.0], requires_grad=True)
+    (x * w + ad.maximum(x, w)).sum().backward()
+    np.testing.assert_array_equal(w.grad, [1.0 + 1.0, 2.0 + 1.0])   # d/dw (x*w + max(x, w))
+    np.testing.assert_array_equal(x.grad, [3.0, 4.0])
