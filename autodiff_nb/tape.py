@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .errors import AnomalyError, GraphError, at_user_line, user_line
+from .errors import AnomalyError, GraphError, at_user_line
 from .primitives import unbroadcast
 
 
@@ -161,10 +161,9 @@ class Tape:
                 yield root, seed
 
     def compact(self):
-        """Drop dead entries once the list has doubled since the last compaction."""
-        if len(self._entries) >= self._compact_at:
-            self._entries = [e for e in self._entries if e() is not None]
-            self._compact_at = max(1024, 2 * len(self._entries))
+        """Drop dead entries; ``record`` calls this once the list has doubled since the last time."""
+        self._entries = [e for e in self._entries if e() is not None]
+        self._compact_at = max(1024, 2 * len(self._entries))
 
     def reversed_records(self, upto):
         """Live records with index <= ``upto``, newest first."""
@@ -407,4 +406,4 @@ _weakref = weakref.ref
 
 __all__ = ["Record", "Update", "Step", "TAPE", "backward_steps", "reverse_pass", "gradients",
            "run_backward",
-           "no_grad", "enable_grad", "detect_anomaly", "scope", "user_line"]
+           "no_grad", "enable_grad", "detect_anomaly", "scope"]

@@ -123,9 +123,6 @@ class Replay:
         at = bisect_right(frames, k)
         return self._values_of[key][at - 1] if at else None
 
-    def is_final(self, key, k):
-        return self.final_at.get(key, len(self)) <= k
-
     def frame(self, k):
         gradients = {}
         for key in self._frames_of:
