@@ -9,9 +9,9 @@ course-handout API (``mytorch``), exercises and the lesson-site export.
 """
 from .checks import GradcheckError, gradcheck, jacobian
 from .errors import AnomalyError, DTypeError, GraphError, ShapeError
-from .functions import (abs, add, clip, concatenate, exp, log, log_softmax, logsumexp, matmul,
-                        max, maximum, mean, minimum, neg, outer, relu, reshape, sigmoid,
-                        sqrt, stack, sum, tanh, transpose, where)
+from .functions import (abs, add, clip, concatenate, exp, linear, log, log_softmax, logsumexp,
+                        matmul, max, maximum, mean, minimum, neg, outer, relu, reshape,
+                        sigmoid, sqrt, stack, sum, tanh, transpose, where)
 from .primitives import PRIMITIVES
 from .tape import TAPE, backward_steps, detect_anomaly, enable_grad, no_grad, scope
 from .tensor import Tensor

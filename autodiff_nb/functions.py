@@ -6,7 +6,7 @@ the corresponding method or operator.
 from __future__ import annotations
 
 from . import primitives as P
-from .tensor import Tensor, _axis, _wrap, apply
+from .tensor import Tensor, _axis, _binary, _wrap, apply
 
 
 def _tensor(x):
@@ -20,18 +20,31 @@ def add(*terms):
     return apply(P.ADD_N, *[_tensor(t) for t in terms])
 
 
-def exp(x): return apply(P.EXP, _tensor(x))
-def log(x): return apply(P.LOG, _tensor(x))
-def sqrt(x): return apply(P.SQRT, _tensor(x))
-def abs(x): return apply(P.ABS, _tensor(x))  # noqa: A001 - mirrors numpy.abs
-def tanh(x): return apply(P.TANH, _tensor(x))
-def sigmoid(x): return apply(P.SIGMOID, _tensor(x))
-def relu(x): return apply(P.RELU, _tensor(x))
-def neg(x): return apply(P.NEG, _tensor(x))
+def exp(x): return _tensor(x).exp()
+def log(x): return _tensor(x).log()
+def sqrt(x): return _tensor(x).sqrt()
+def abs(x): return _tensor(x).abs()  # noqa: A001 - mirrors numpy.abs
+def tanh(x): return _tensor(x).tanh()
+def sigmoid(x): return _tensor(x).sigmoid()
+def relu(x): return _tensor(x).relu()
+def neg(x): return -_tensor(x)
 def clip(x, low, high): return apply(P.CLIP, _tensor(x), low=low, high=high)
 def maximum(a, b): return apply(P.MAXIMUM, _tensor(a), b)
 def minimum(a, b): return apply(P.MINIMUM, _tensor(a), b)
 def matmul(a, b): return apply(P.MATMUL, _tensor(a), b)
+def linear(x, weight, bias=None):
+    """``x @ weightᵀ + bias`` with ``weight`` of shape (out, in), as ``torch.nn.functional.linear``.
+
+    Recorded as two operations, ``matmul_t`` (the product with the weight read
+    transposed, no copy) and ``add``; ``nn.Linear`` is exactly this.
+    """
+    product = _matmul_t(_tensor(x), weight)
+    return product if bias is None else product + bias
+
+
+_matmul_t = _binary(P.MATMUL_T)   # the operator fast path: a network calls this every step
+
+
 def outer(a, b): return apply(P.OUTER, _tensor(a), b)
 def reshape(x, shape): return _tensor(x).reshape(shape)
 def transpose(x, axes=None): return apply(P.TRANSPOSE, _tensor(x), axes=axes)

@@ -1,8 +1,7 @@
 """The tape as text: ``show_tape(target)`` lists the Wengert list, one recorded operation per line.
 
-    1. v2 = transpose(weight)      shape (3, 2)   Linear
-    2. v4 = matmul(x, v2)          shape (4, 2)   Linear
-    3. y = add(v4, bias)           shape (4, 2)   Linear
+    1. v3 = matmul_t(x, weight)   shape (4, 2)   Linear
+    2. y = add(v3, bias)          shape (4, 2)   Linear
 
 Each line is one record in recording order: the output, the primitive applied
 to its inputs and parameters (``axis=1``; parameters left at ``None`` or

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import functions as F
 from .errors import ShapeError, at_user_line
-from .tape import scope
+from .tape import STATE
 from .tensor import Tensor
 
 _generator = np.random.default_rng(0)
@@ -104,8 +104,13 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        with scope(self._scope_name or type(self).__name__):
+        # ``with scope(...)`` inlined: a network calls this for every layer of every step.
+        outer = STATE.scope
+        STATE.scope = outer + (self._scope_name or type(self).__name__,)
+        try:
             return self.forward(*args, **kwargs)
+        finally:
+            STATE.scope = outer
 
     def extra_repr(self):
         """The text inside the parentheses of ``repr``, e.g. ``in_features=2, ...``."""
@@ -124,6 +129,10 @@ class Module:
 
 class Linear(Module):
     """``y = x @ weight.T + bias``, with ``weight`` of shape (out, in) as in PyTorch.
+
+    On the tape: ``matmul_t`` (x times the weight read transposed, one
+    operation whose weight gradient comes out in the weight's own layout)
+    and ``add`` (the bias, broadcast over the batch).
 
     Both ``weight`` and ``bias`` start uniform in (-1/√in, 1/√in), PyTorch's
     default. ``seed`` (an int or a NumPy Generator) makes the draw repeatable
@@ -146,8 +155,7 @@ class Linear(Module):
             raise ShapeError(at_user_line(
                 f"{self._short_name()}: expected input with last dimension {self.in_features}, "
                 f"got shape {x.shape}"))
-        out = x @ self.weight.T
-        return out if self.bias is None else out + self.bias
+        return F.linear(x, self.weight, self.bias)
 
     def _short_name(self):
         return f"Linear({self.in_features}, {self.out_features})"
@@ -171,7 +179,8 @@ class Sequential(Module):
         return len(self.named_children())
 
     def __iter__(self):
-        return iter([module for _, module in self.named_children()])
+        return (value for name, value in vars(self).items()
+                if isinstance(value, Module) and not name.startswith("_"))
 
     def forward(self, x):
         for module in self:
@@ -332,7 +341,7 @@ def _check_labels(loss, labels, n, classes):
         raise ShapeError(at_user_line(
             f"{loss}: expected integer labels of shape ({n},) for logits of shape "
             f"({n}, {classes}), got shape {labels.shape}"))
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+    if labels.size and (np.minimum.reduce(labels) < 0 or np.maximum.reduce(labels) >= classes):
         bad = labels[(labels < 0) | (labels >= classes)][0]
         raise ValueError(at_user_line(
             f"{loss}: expected labels in 0..{classes - 1} (the logits have {classes} columns), "

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tape import no_grad
 
 
 class Optimizer:
@@ -32,11 +31,10 @@ class Optimizer:
             p.grad = None
 
     def step(self):
-        """Update every parameter that has a gradient."""
-        with no_grad():
-            for p, state in zip(self.params, self.state):
-                if p.grad is not None:
-                    self._update(p, p.grad, state)
+        """Update every parameter that has a gradient (NumPy on ``.data``: nothing is recorded)."""
+        for p, state in zip(self.params, self.state):
+            if p.grad is not None:
+                self._update(p, p.grad, state)
 
     def _update(self, p, grad, state):
         raise NotImplementedError

@@ -56,6 +56,11 @@ def defprimitive(name, forward, vjp, symbol=None, rules=(), selective=False):
     return prim
 
 
+# The reductions call ``np.add.reduce`` / ``np.maximum.reduce`` directly: ``np.sum``,
+# ``a.sum()`` and ``np.max`` reach the very same ufunc method through Python-level
+# wrappers that cost more than the reduction itself on small arrays.
+
+
 def unbroadcast(grad, shape):
     """Sum ``grad`` back down to ``shape``, undoing NumPy broadcasting.
 
@@ -67,10 +72,12 @@ def unbroadcast(grad, shape):
         return grad
     extra = grad.ndim - len(shape)
     if extra:
-        grad = grad.sum(axis=tuple(range(extra)))
+        grad = np.add.reduce(grad, axis=tuple(range(extra)))
+        if grad.shape == shape:     # the usual case: a bias added to every row
+            return grad
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
+        grad = np.add.reduce(grad, axis=axes, keepdims=True)
     return grad
 
 
@@ -105,7 +112,7 @@ def _count(shape, axis):
 def _share_of_max(a, out, axis, keepdims):
     """Where the maximum came from: 1 at the max, ties sharing the gradient evenly."""
     hits = (a == _expand_reduced(out, a.shape, axis, keepdims)).astype(a.dtype)
-    return hits / hits.sum(axis=axis, keepdims=True)  # in a's dtype: float32 stays float32
+    return hits / np.add.reduce(hits, axis=axis, keepdims=True)  # in a's dtype: float32 stays float32
 
 
 def _tie_split(a, b):
@@ -120,13 +127,14 @@ def _finite_max(a, axis):
     Subtracting it keeps exp() from overflowing; an infinite maximum (a row of
     -inf, say) would turn a - max into NaN instead.
     """
-    m = a.max(axis=axis, keepdims=True)
-    return m if np.isfinite(m).all() else np.where(np.isfinite(m), m, 0.0)
+    m = np.maximum.reduce(a, axis=axis, keepdims=True)
+    finite = np.isfinite(m)
+    return m if np.logical_and.reduce(finite, axis=None) else np.where(finite, m, 0.0)
 
 
 def _logsumexp(a, axis=None, keepdims=False):
     m = _finite_max(a, axis)
-    out = np.log(np.exp(a - m).sum(axis=axis, keepdims=True)) + m
+    out = np.log(np.add.reduce(np.exp(a - m), axis=axis, keepdims=True)) + m
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
@@ -134,12 +142,18 @@ def _log_softmax(a, axis=-1):
     # Subtract the maximum before, not after: a - logsumexp(a) would lose the
     # low digits of a result near 0 to the rounding of a large logsumexp.
     shifted = a - _finite_max(a, axis)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def _sigmoid(a):
     # exp(-log(1 + exp(-a))) never overflows, for any sign of a.
     return np.exp(-np.logaddexp(0, -a))
+
+
+def _mean(a, axis=None, keepdims=False):
+    if a.dtype.char not in "fd":   # np.mean's own rules: integers give float64, float16 sums in float32
+        return np.mean(a, axis=axis, keepdims=keepdims)
+    return np.add.reduce(a, axis=axis, keepdims=keepdims) / _count(a.shape, axis)
 
 
 def _power_exponent_grad(g, out, a):
@@ -164,6 +178,25 @@ def _matmul_vjp(g, out, a, b, needs=(True, True)):
     if need_b:
         gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
     return ga, gb
+
+
+def _matmul_t(a, b):
+    """``a @ bᵀ`` for a weight ``b`` of shape (out, in): a Linear layer's product, one operation."""
+    if b.ndim != 2:
+        raise ValueError("the second operand must be a 2-D (out, in) matrix")
+    return np.matmul(a, b.T)
+
+
+def _matmul_t_vjp(g, out, a, b, needs=(True, True)):
+    # out = a @ bᵀ with b of shape (out, in): ∇a = g @ b, and ∇b = gᵀ @ a summed over
+    # every leading (batch) axis, which lands directly in b's own (out, in) layout.
+    need_a, need_b = needs
+    gb = None
+    if need_b:
+        g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+        a2 = a.reshape(-1, a.shape[-1]) if a.ndim != 2 else a
+        gb = g2.T @ a2
+    return (g @ b if need_a else None), gb
 
 
 def _outer_vjp(g, out, a, b, needs=(True, True)):
@@ -232,6 +265,9 @@ POWER = defprimitive(
 MATMUL = defprimitive(
     "matmul", np.matmul, _matmul_vjp, selective=True,
     symbol="matmul", rules=("{g} @ {1}ᵀ", "{0}ᵀ @ {g}"))
+MATMUL_T = defprimitive(
+    "matmul_t", _matmul_t, _matmul_t_vjp, selective=True,
+    symbol="@ᵀ", rules=("{g} @ {1}", "({g})ᵀ @ {0}"))
 OUTER = defprimitive(
     "outer", np.outer, _outer_vjp, selective=True,
     symbol="outer", rules=("{g} @ {1}", "{0}ᵀ @ {g}"))
@@ -279,16 +315,16 @@ CLIP = defprimitive(
     lambda g, out, a, low, high: (g * _inside(a, low, high),),
     rules=("{g} · [{low} ≤ {0} ≤ {high}]",))
 SUM = defprimitive(
-    "sum", lambda a, axis=None, keepdims=False: np.sum(a, axis=axis, keepdims=keepdims),
+    "sum", lambda a, axis=None, keepdims=False: np.add.reduce(a, axis=axis, keepdims=keepdims),
     lambda g, out, a, axis=None, keepdims=False: (_spread(g, a.shape, axis, keepdims),),
     symbol="Σ", rules=("broadcast({g})",))
 MEAN = defprimitive(
-    "mean", lambda a, axis=None, keepdims=False: np.mean(a, axis=axis, keepdims=keepdims),
+    "mean", _mean,
     lambda g, out, a, axis=None, keepdims=False:
         (_spread(g / _count(a.shape, axis), a.shape, axis, keepdims),),
     rules=("broadcast({g}) / n",))
 MAX = defprimitive(
-    "max", lambda a, axis=None, keepdims=False: np.max(a, axis=axis, keepdims=keepdims),
+    "max", lambda a, axis=None, keepdims=False: np.maximum.reduce(a, axis=axis, keepdims=keepdims),
     lambda g, out, a, axis=None, keepdims=False:
         (_expand_reduced(g, a.shape, axis, keepdims) * _share_of_max(a, out, axis, keepdims),),
     rules=("{g} · [{0} = max]",))
@@ -321,5 +357,5 @@ LOGSUMEXP = defprimitive(
     rules=("{g} · softmax({0})",))
 LOG_SOFTMAX = defprimitive(
     "log_softmax", _log_softmax,
-    lambda g, out, a, axis=-1: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),),
+    lambda g, out, a, axis=-1: (g - np.exp(out) * np.add.reduce(g, axis=axis, keepdims=True),),
     rules=("{g} − softmax({0}) · Σ{g}",))

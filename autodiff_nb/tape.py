@@ -148,16 +148,17 @@ class Tape:
         self._roots = []                 # (weakref to root, seed) of recent backward passes
 
     def remember(self, root, seed):
-        """Note a finished backward pass (weakly: the root may die)."""
-        self._roots = [(r, s) for r, s in self._roots if r() is not None and r() is not root]
+        """Note a finished backward pass (weakly: the root may die); the latest 16 are kept."""
         self._roots.append((weakref.ref(root), seed))
         del self._roots[:-16]
 
     def remembered(self):
-        """Live roots of recent backward passes with their seeds, newest first."""
+        """Live roots of recent backward passes with their seeds, newest first, each root once."""
+        seen = set()
         for ref, seed in reversed(self._roots):
             root = ref()
-            if root is not None:
+            if root is not None and id(root) not in seen:
+                seen.add(id(root))
                 yield root, seed
 
     def compact(self):
@@ -202,7 +203,7 @@ def _seed(root, grad):
                 f"backward: the output has shape {root._data.shape}, so the gradient to start "
                 f"from is ambiguous. Call backward() on a scalar (e.g. loss.sum()), or pass "
                 f"grad= an array of shape {root._data.shape}."))
-        return np.ones(root._data.shape, dtype=root._data.dtype)
+        return np.array(1, dtype=root._data.dtype).reshape(root._data.shape)  # () or (1,), ...
     grad = np.asarray(getattr(grad, "_data", grad), dtype=root._data.dtype)
     if grad.shape != root._data.shape:
         try:
@@ -242,7 +243,8 @@ def _check_finite(what, record, array):
             f"contains NaN or inf (first non-finite operation on this tape)."))
 
 
-def reverse_pass(root, seed, grads, free_graph=False, keep_all=False, receivers=None):
+def reverse_pass(root, seed, grads, free_graph=False, keep_all=False, receivers=None,
+                 snapshots=True):
     """Walk the tape backward from ``root``, yielding one ``Step`` per operation.
 
     The gradient arriving at each record's output is final by the time the
@@ -257,6 +259,11 @@ def reverse_pass(root, seed, grads, free_graph=False, keep_all=False, receivers=
     collects those leaves and retaining tensors. ``free_graph`` marks each
     visited operation as used so that a second backward can be refused; the
     walk has no other side effect.
+
+    ``snapshots=False`` yields each visited ``Record`` instead of a ``Step``:
+    the same walk and the same arithmetic in the same order, without building
+    the ``Step`` and ``Update`` objects that only a viewer reads. ``backward()``
+    walks this way; the stepper, with snapshots.
     """
     grads[root._id] = seed
     if root._record is None:
@@ -265,6 +272,7 @@ def reverse_pass(root, seed, grads, free_graph=False, keep_all=False, receivers=
     upto = root._record.index
     check_changes = TAPE.last_change
     new_tuple = tuple.__new__
+    updates = None
     pending = 1     # outputs holding a gradient whose record is not visited yet
     for entry in reversed(TAPE._entries):
         output = entry()
@@ -290,20 +298,26 @@ def reverse_pass(root, seed, grads, free_graph=False, keep_all=False, receivers=
         inputs = record.inputs
         if index < check_changes:
             _check_unchanged(record)
-        if record.primitive.selective:
-            sent_all = record.primitive.vjp(g, output._data, *[t._data for t in inputs],
-                                            needs=tuple([t.requires_grad for t in inputs]),
-                                            **record.params)
-        elif record.params:
-            sent_all = record.primitive.vjp(g, output._data, *[t._data for t in inputs],
-                                            **record.params)
-        elif len(inputs) == 2:
-            sent_all = record.primitive.vjp(g, output._data, inputs[0]._data, inputs[1]._data)
+        # The common shapes of call spelled out: a generic *args/**params call costs more
+        # than many a small VJP. Selective VJPs (matmul, ...) take two inputs, no params.
+        primitive = record.primitive
+        params = record.params
+        if len(inputs) == 2 and not params:
+            a, b = inputs
+            if primitive.selective:
+                sent_all = primitive.vjp(g, output._data, a._data, b._data,
+                                         needs=(a.requires_grad, b.requires_grad))
+            else:
+                sent_all = primitive.vjp(g, output._data, a._data, b._data)
         elif len(inputs) == 1:
-            sent_all = record.primitive.vjp(g, output._data, inputs[0]._data)
+            if params:
+                sent_all = primitive.vjp(g, output._data, inputs[0]._data, **params)
+            else:
+                sent_all = primitive.vjp(g, output._data, inputs[0]._data)
         else:
-            sent_all = record.primitive.vjp(g, output._data, *[t._data for t in inputs])
-        updates = []
+            sent_all = primitive.vjp(g, output._data, *[t._data for t in inputs], **params)
+        if snapshots:
+            updates = []
         for tensor, sent in zip(inputs, sent_all):
             if sent is None or not tensor.requires_grad:
                 continue
@@ -315,39 +329,45 @@ def reverse_pass(root, seed, grads, free_graph=False, keep_all=False, receivers=
             before = grads.get(key)
             if before is None:
                 grads[key] = sent
-                updates.append(new_tuple(Update, (tensor, sent, "=", None, sent)))
+                if snapshots:
+                    updates.append(new_tuple(Update, (tensor, sent, "=", None, sent)))
                 if tensor._record is not None:
                     pending += 1
                 elif receivers is not None:
                     receivers.append(tensor)
             else:
                 grads[key] = after = before + sent
-                updates.append(new_tuple(Update, (tensor, sent, "+=", before, after)))
-        yield new_tuple(Step, (record, g, tuple(updates)))
+                if snapshots:
+                    updates.append(new_tuple(Update, (tensor, sent, "+=", before, after)))
+        yield new_tuple(Step, (record, g, tuple(updates))) if snapshots else record
         pending -= 1
         if not pending:
             return      # everything older on the tape belongs to other graphs
 
 
-def backward_steps(root, grad=None, retain_graph=False):
+def backward_steps(root, grad=None, retain_graph=False, snapshots=True):
     """``reverse_pass`` plus what ``backward()`` leaves behind.
 
     When the walk ends, leaves that require grad (and tensors that asked to
     ``retain_grad``) get ``.grad`` added to, as in PyTorch, and the root is
     remembered so that a drawing made afterwards can show every gradient.
+    ``backward()`` is this generator run to the end with ``snapshots=False``
+    (it yields the visited records instead of ``Step`` snapshots; see
+    ``reverse_pass``).
     """
     seed = _seed(root, grad)
     grads = {}
     # A recorded root that retains its gradient is collected by the walk itself.
     receivers = [root] if root._record is None else []
-    yield from reverse_pass(root, seed, grads, free_graph=not retain_graph, receivers=receivers)
+    yield from reverse_pass(root, seed, grads, free_graph=not retain_graph, receivers=receivers,
+                            snapshots=snapshots)
     handed_out = {id(seed)}
     for tensor in receivers:
         g = grads[tensor._id]
         dtype = tensor._data.dtype  # float32 + a float64 constant still gives a float32 .grad
         if tensor.grad is not None:
             tensor.grad = np.asarray(tensor.grad + g, dtype=dtype)
-        elif (type(g) is not np.ndarray or id(g) in handed_out or not g.flags.owndata
+        elif (type(g) is not np.ndarray or id(g) in handed_out or g.base is not None
               or g.dtype != dtype):
             # NumPy returns scalars (not 0-d arrays) from 0-d arithmetic: make .grad an array.
             # add hands one array to both inputs, reshape/transpose hand out views:
@@ -361,7 +381,7 @@ def backward_steps(root, grad=None, retain_graph=False):
 
 def run_backward(root, grad=None, retain_graph=False):
     """Consume ``backward_steps`` to the end: this *is* ``Tensor.backward``."""
-    for _ in backward_steps(root, grad, retain_graph):
+    for _ in backward_steps(root, grad, retain_graph, snapshots=False):
         pass
 
 
@@ -377,7 +397,7 @@ def gradients(tensor):
         if root is tensor or tensor._id in {t._id for r in TAPE.records_for(root)
                                             for t in r.inputs}:
             grads = {}
-            for _ in reverse_pass(root, seed, grads, keep_all=True):
+            for _ in reverse_pass(root, seed, grads, keep_all=True, snapshots=False):
                 pass
             return grads
     return {}
@@ -387,10 +407,10 @@ _new_record = tuple.__new__  # skips NamedTuple's Python-level __new__
 
 
 def record(primitive, inputs, output, params):
-    """Append the operation that produced ``output`` to the tape."""
+    """Append the operation that produced ``output`` to the tape; returns ``output``."""
     entry = _weakref(output)
-    index = next(TAPE.clock)
-    output._record = _new_record(Record, (index, primitive, inputs, entry, params, STATE.scope))
+    output._record = _new_record(Record, (next(TAPE.clock), primitive, inputs, entry, params,
+                                          STATE.scope))
     entries = TAPE._entries
     entries.append(entry)
     # Counted in entries, not clock ticks: assignments to .data also tick the
@@ -399,6 +419,7 @@ def record(primitive, inputs, output, params):
         TAPE.compact()
     if STATE.anomaly:
         _check_finite("the forward value", output._record, output._data)
+    return output
 
 
 _weakref = weakref.ref

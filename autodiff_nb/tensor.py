@@ -29,6 +29,10 @@ def _shape_problem(prim, inputs, params):
         inner_b = b[0] if len(b) == 1 else b[-2]
         return (f"matmul: shapes {a} and {b} do not fit: expected a.shape[-1] == "
                 f"b.shape[{0 if len(b) == 1 else -2}] ({a[-1]} != {inner_b})")
+    if name == "matmul_t":
+        a, b = shapes
+        return (f"matmul_t: x @ weightᵀ needs a weight of shape (out, in) with in == "
+                f"x.shape[-1]; got x of shape {a} and weight of shape {b}")
     if name in ("reshape", "getitem", "transpose", "concatenate", "stack", "outer") \
             or len(inputs) == 1:
         detail = ", ".join(f"{k}={v!r}" for k, v in params.items())
@@ -44,7 +48,8 @@ def _lift(value, like):
     """
     if isinstance(value, Tensor):
         return value
-    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+    if type(value) in (float, int) or (isinstance(value, numbers.Number)
+                                       and not isinstance(value, bool)):
         dtype = like._data.dtype if like._data.dtype.kind == "f" else np.float64
         return _wrap(np.asarray(value, dtype=dtype))
     return Tensor(value)
@@ -70,25 +75,36 @@ def apply(prim, *args, **params):
     except (ValueError, IndexError, TypeError) as exc:
         message = _shape_problem(prim, inputs, params)
         raise ShapeError(at_user_line(f"{message}\n  ({exc})")) from None
-    out = _wrap(data)
     if STATE.grad_enabled:
         for t in inputs:
             if t.requires_grad:
-                out.requires_grad = True
-                record(prim, inputs, out, params)
-                break
-    return out
+                return _recorded(prim, inputs, data, params)
+    return _wrap(data)
 
 
 _NO_PARAMS = {}
+_new_tensor = object.__new__
 
 
 def _wrap(data):
     """A new unrecorded Tensor around ``data`` (NumPy returns scalars from 0-d arithmetic)."""
-    tensor = object.__new__(Tensor)
+    tensor = _new_tensor(Tensor)
     tensor._data = data if type(data) is np.ndarray else np.asarray(data)
     tensor._id = next(_ids)
     return tensor
+
+
+def _recorded(prim, inputs, data, params):
+    """A new Tensor around ``data``, recorded on the tape as ``prim(*inputs, **params)``.
+
+    ``_wrap`` written out rather than called: this runs once per recorded
+    operation, and a Python call is a noticeable share of its cost.
+    """
+    tensor = _new_tensor(Tensor)
+    tensor._data = data if type(data) is np.ndarray else np.asarray(data)
+    tensor._id = next(_ids)
+    tensor.requires_grad = True
+    return record(prim, inputs, tensor, params)
 
 
 def _unary(prim):
@@ -101,11 +117,9 @@ def _unary(prim):
 
     def method(self):
         data = forward(self._data)
-        out = _wrap(data)
         if self.requires_grad and STATE.grad_enabled:
-            out.requires_grad = True
-            record(prim, (self,), out, _NO_PARAMS)
-        return out
+            return _recorded(prim, (self,), data, _NO_PARAMS)
+        return _wrap(data)
 
     method.__name__ = prim.name
     return method
@@ -118,17 +132,17 @@ def _binary(prim, reflected=False):
     def method(self, other):
         if type(other) is not Tensor:
             other = _lift(other, self)
-        a, b = (other, self) if reflected else (self, other)
+        a, b = self, other
+        if reflected:
+            a, b = other, self
         try:
             data = forward(a._data, b._data)
         except (ValueError, TypeError) as exc:
             message = _shape_problem(prim, (a, b), _NO_PARAMS)
             raise ShapeError(at_user_line(f"{message}\n  ({exc})")) from None
-        out = _wrap(data)
         if (a.requires_grad or b.requires_grad) and STATE.grad_enabled:
-            out.requires_grad = True
-            record(prim, (a, b), out, _NO_PARAMS)
-        return out
+            return _recorded(prim, (a, b), data, _NO_PARAMS)
+        return _wrap(data)
 
     method.__name__ = f"__{'r' if reflected else ''}{prim.name}__"
     return method
@@ -183,7 +197,8 @@ class Tensor:
 
     @data.setter
     def data(self, value):
-        self._data = np.asarray(getattr(value, "_data", value), dtype=self._data.dtype)
+        if value is not self._data:   # ``t.data -= step`` hands back the same array
+            self._data = np.asarray(getattr(value, "_data", value), dtype=self._data.dtype)
         self._changed_at = TAPE.last_change = next(TAPE.clock)
 
     shape = property(lambda self: self._data.shape)
@@ -329,7 +344,7 @@ def _axis(axis):
 def _plain_index(index):
     """An index with Tensors replaced by their arrays."""
     if isinstance(index, tuple):
-        return tuple(_plain_index(i) for i in index)
+        return tuple([_plain_index(i) for i in index])
     if isinstance(index, Tensor):
         return index._data
     if isinstance(index, list):

@@ -42,6 +42,16 @@ def test_matmul_of_matrices_with_wrong_inner_dimensions():
     assert_points_here(str(info.value), "matmul", "(2, 3)", "3 != 2")
 
 
+def test_linear_with_a_weight_that_does_not_fit():
+    x, W = leaf(np.ones((5, 3))), leaf(np.ones((4, 2)))
+    with pytest.raises(ShapeError) as info:
+        ad.linear(x, W)  # the line the message must point at
+    assert_points_here(str(info.value), "matmul_t", "(5, 3)", "(4, 2)", "ad.linear(x, W)")
+    with pytest.raises(ShapeError) as info:
+        ad.linear(x, leaf(np.ones(3)))
+    assert_points_here(str(info.value), "matmul_t", "(out, in)", "(3,)")
+
+
 def test_broadcasting_mismatch():
     a, b = leaf(np.ones((2, 3))), leaf(np.ones(4))
     with pytest.raises(ShapeError) as info:

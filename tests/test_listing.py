@@ -98,11 +98,11 @@ def test_mlp_numbering_parameters_and_scopes_agree_with_the_drawing():
     loss = nn.CrossEntropyLoss()(model(x), np.array([0, 1, 0, 1, 1]))
     listing = assert_agrees_with_drawing(loss)
     lines = str(listing).splitlines()
-    assert len(lines) == 11
-    assert re.fullmatch(r" 1\. v2 = transpose\(0\.weight\) +shape \(3, 4\) +MLP/0\.Linear", lines[0])
-    assert "log_softmax(v12, axis=1)" in lines[7] and lines[7].endswith("CrossEntropyLoss")
-    assert "getitem(v13, index=([0, 1, 2, 3, 4], [0, 1, 0, 1, 1]))" in lines[8]
-    assert listing.rows[8].shape == (5,)
+    assert len(lines) == 9
+    assert re.fullmatch(r"1\. v3 = matmul_t\(x, 0\.weight\) +shape \(5, 4\) +MLP/0\.Linear", lines[0])
+    assert "log_softmax(v10, axis=1)" in lines[5] and lines[5].endswith("CrossEntropyLoss")
+    assert "getitem(v11, index=([0, 1, 2, 3, 4], [0, 1, 0, 1, 1]))" in lines[6]
+    assert listing.rows[6].shape == (5,)
     # Columns line up: every "shape" starts at the same position.
     assert len({line.index("shape (") for line in lines}) == 1
 

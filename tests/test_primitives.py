@@ -123,6 +123,9 @@ class TorchOps:
     def outer(self, a, b):
         return self.torch.outer(a.reshape(-1), b.reshape(-1))
 
+    def linear(self, x, weight, bias=None):
+        return self.torch.nn.functional.linear(x, weight, bias)
+
     def reshape(self, x, shape):
         return x.reshape(shape)
 
@@ -244,6 +247,15 @@ case("outer-constant-right", lambda o, a: o.outer(a, o.constant(CONST_3)), norma
 case("outer-constant-left", lambda o, b: o.outer(o.constant(CONST_3), b), normal(2))
 case("power-constant-exponent", lambda o, a: a ** o.constant(CONST_3), positive(2, 3))
 case("power-constant-base", lambda o, b: o.constant(np.abs(CONST_3) + 0.5) ** b, normal(2, 3))
+
+# linear(x, W, b) = x @ Wᵀ + b: the matmul_t primitive (W of shape (out, in)) and an add.
+LINEAR_X_SHAPES = [(3,), (2, 3), (5, 2, 3)]
+for sx in LINEAR_X_SHAPES:
+    case(f"linear-{_shape_id(sx)}", lambda o, x, W, b: o.linear(x, W, b),
+         normal(*sx), normal(4, 3), normal(4))
+case("linear-no-bias", lambda o, x, W: o.linear(x, W), normal(2, 3), normal(4, 3))
+case("linear-constant-input", lambda o, W: o.linear(o.constant(CONST_43), W), normal(2, 3))
+case("linear-constant-weight", lambda o, x: o.linear(x, o.constant(CONST_43)), normal(5, 3))
 
 case("outer-1d", lambda o, a, b: o.outer(a, b), normal(3), normal(4))
 case("outer-2d-flattens", lambda o, a, b: o.outer(a, b), normal(2, 2), normal(3))

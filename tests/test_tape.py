@@ -268,6 +268,20 @@ def test_backward_equals_the_final_state_of_backward_steps():
     np.testing.assert_array_equal(w2.grad, last[w2._id])
 
 
+def test_backward_walks_the_same_records_as_the_snapshots_without_building_them():
+    # backward() runs backward_steps with snapshots=False: the same walk, records instead of Steps.
+    x1, w1, loss1 = small_graph()
+    x2, w2, loss2 = small_graph()
+    walked = list(backward_steps(loss1, snapshots=False))
+    stepped = list(backward_steps(loss2))
+    assert all(type(r) is Record for r in walked)
+    assert [r.primitive.name for r in walked] == [s.record.primitive.name for s in stepped]
+    assert [r.index - walked[-1].index for r in walked] == \
+        [s.record.index - stepped[-1].record.index for s in stepped]
+    np.testing.assert_array_equal(w1.grad, w2.grad)
+    np.testing.assert_array_equal(x1.grad, x2.grad)
+
+
 def test_gradients_after_backward_give_every_intermediate():
     x, u, v, s, t, loss = fan_out_graph()
     last = {loss._id: np.ones(())}

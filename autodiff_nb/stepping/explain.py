@@ -303,6 +303,8 @@ def _applied(record, args, numeric=False):
             if i:
                 tokens.append(("text", f" {INFIX[name]} "))
             tokens.extend(enclosed(arg) if i else arg)
+    elif name == "matmul_t":
+        tokens += args[0] + [("text", " @ ")] + args[1] + [("text", "ᵀ")]
     elif name == "neg":
         tokens += [("text", "−")] + enclosed(args[0])
     elif name == "transpose" and not record.params.get("axes"):
