@@ -151,7 +151,7 @@ class Linear(Module):
 
     def forward(self, x):
         x = _as_tensor(x)
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
+        if x.shape[-1:] != (self.in_features,):
             raise ShapeError(at_user_line(
                 f"{self._short_name()}: expected input with last dimension {self.in_features}, "
                 f"got shape {x.shape}"))
