@@ -56,14 +56,6 @@ class SGD(Optimizer):
         self.momentum = momentum
         self.weight_decay = weight_decay
 
-    def step(self):
-        """Update every parameter that has a gradient (NumPy on ``.data``: nothing is recorded)."""
-        if self.weight_decay or self.momentum:
-            return super().step()
-        for p in self.params:       # plain SGD, the common case, without a call per parameter
-            if p.grad is not None:
-                p.data -= self.lr * p.grad
-
     def _update(self, p, grad, state):
         if self.weight_decay:
             grad = grad + self.weight_decay * p.data
