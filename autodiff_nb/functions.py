@@ -32,22 +32,22 @@ def clip(x, low, high): return apply(P.CLIP, _tensor(x), low=low, high=high)
 def maximum(a, b): return apply(P.MAXIMUM, _tensor(a), b)
 def minimum(a, b): return apply(P.MINIMUM, _tensor(a), b)
 def matmul(a, b): return apply(P.MATMUL, _tensor(a), b)
+def outer(a, b): return apply(P.OUTER, _tensor(a), b)
+def reshape(x, shape): return _tensor(x).reshape(shape)
+def transpose(x, axes=None): return apply(P.TRANSPOSE, _tensor(x), axes=axes)
+
+
+_matmul_t = _binary(P.MATMUL_T)   # the operator fast path: a network calls linear every step
+
+
 def linear(x, weight, bias=None):
-    """``x @ weightᵀ + bias`` with ``weight`` of shape (out, in), as ``torch.nn.functional.linear``.
+    """``x @ weightᵀ + bias``, ``weight`` of shape (out, in), as ``torch.nn.functional.linear``.
 
     Recorded as two operations, ``matmul_t`` (the product with the weight read
     transposed, no copy) and ``add``; ``nn.Linear`` is exactly this.
     """
     product = _matmul_t(_tensor(x), weight)
     return product if bias is None else product + bias
-
-
-_matmul_t = _binary(P.MATMUL_T)   # the operator fast path: a network calls this every step
-
-
-def outer(a, b): return apply(P.OUTER, _tensor(a), b)
-def reshape(x, shape): return _tensor(x).reshape(shape)
-def transpose(x, axes=None): return apply(P.TRANSPOSE, _tensor(x), axes=axes)
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001 - mirrors numpy.sum

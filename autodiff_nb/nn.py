@@ -179,8 +179,7 @@ class Sequential(Module):
         return len(self.named_children())
 
     def __iter__(self):
-        return (value for name, value in vars(self).items()
-                if isinstance(value, Module) and not name.startswith("_"))
+        return iter([module for _, module in self.named_children()])
 
     def forward(self, x):
         for module in self:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 
-
 class Optimizer:
     """Holds the parameters and per-parameter state; subclasses write ``_update``."""
 

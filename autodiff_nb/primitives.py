@@ -112,7 +112,8 @@ def _count(shape, axis):
 def _share_of_max(a, out, axis, keepdims):
     """Where the maximum came from: 1 at the max, ties sharing the gradient evenly."""
     hits = (a == _expand_reduced(out, a.shape, axis, keepdims)).astype(a.dtype)
-    return hits / np.add.reduce(hits, axis=axis, keepdims=True)  # in a's dtype: float32 stays float32
+    # In a's dtype: float32 stays float32.
+    return hits / np.add.reduce(hits, axis=axis, keepdims=True)
 
 
 def _tie_split(a, b):
@@ -151,7 +152,7 @@ def _sigmoid(a):
 
 
 def _mean(a, axis=None, keepdims=False):
-    if a.dtype.char not in "fd":   # np.mean's own rules: integers give float64, float16 sums in float32
+    if a.dtype.char not in "fd":   # np.mean's rules: integers give float64, float16 sum in float32
         return np.mean(a, axis=axis, keepdims=keepdims)
     return np.add.reduce(a, axis=axis, keepdims=keepdims) / _count(a.shape, axis)
 
@@ -181,7 +182,7 @@ def _matmul_vjp(g, out, a, b, needs=(True, True)):
 
 
 def _matmul_t(a, b):
-    """``a @ bᵀ`` for a weight ``b`` of shape (out, in): a Linear layer's product, one operation."""
+    """``a @ bᵀ`` for a weight ``b`` of shape (out, in): a Linear layer's product, in one step."""
     if b.ndim != 2:
         raise ValueError("the second operand must be a 2-D (out, in) matrix")
     return np.matmul(a, b.T)
