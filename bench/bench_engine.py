@@ -22,6 +22,7 @@ instead of the benchmarks. See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import gc
 import cProfile
 import math
 from importlib import metadata
@@ -428,6 +429,7 @@ def time_mlp(trainers, rounds, steps_per_round):
     for r in range(rounds):
         for name in rotated(names, r):
             step = trainers[name].step
+            gc.collect()    # untimed: nobody pays for garbage another system left behind
             for _ in range(steps_per_round):
                 start = clock()
                 step()
@@ -441,6 +443,7 @@ def time_chain(runs, rounds):
     times = {name: [] for name in names}
     for r in range(rounds):
         for name in rotated(names, r):
+            gc.collect()    # untimed, as in time_mlp
             start = time.perf_counter()
             runs[name]()
             times[name].append(time.perf_counter() - start)
