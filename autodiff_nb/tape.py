@@ -273,7 +273,6 @@ def reverse_pass(root, seed, grads, free_graph=False, keep_all=False, receivers=
     upto = root._record.index
     check_changes = TAPE.last_change
     new_tuple = tuple.__new__
-    updates = None
     pending = 1     # outputs holding a gradient whose record is not visited yet
     for entry in reversed(TAPE._entries):
         output = entry()
