@@ -270,52 +270,49 @@ def reverse_pass(root, seed, grads, free_graph=False, keep_all=False, receivers=
     if root._record is None:
         return
     anomaly = STATE.anomaly
-    upto = root._record.index
     check_changes = TAPE.last_change
+    # Without keep_all an output's gradient is taken out of ``grads`` as its operation uses it.
+    take = grads.get if keep_all else grads.pop
     new_tuple = tuple.__new__
     pending = 1     # outputs holding a gradient whose record is not visited yet
     for entry in reversed(TAPE._entries):
         output = entry()
         if output is None:
             continue
-        g = grads.get(output._id)
-        if g is None:
+        g = take(output._id, None)
+        if g is None:   # not on the way from root: a newer operation, or another graph
             continue
-        record = output._record
-        index = record.index
-        if index > upto:
-            continue
-        if not keep_all:
-            if output._retains_grad:
-                if receivers is not None:
-                    receivers.append(output)
-            else:
-                del grads[output._id]
+        if output._retains_grad and not keep_all:
+            grads[output._id] = g
+            if receivers is not None:
+                receivers.append(output)
         if free_graph:
             if output._freed:
-                _raise_second_backward(record)
+                _raise_second_backward(output._record)
             output._freed = True
-        inputs = record.inputs
-        if index < check_changes:
+        record = output._record
+        if record.index < check_changes:
             _check_unchanged(record)
         # The common shapes of call spelled out: a generic *args/**params call costs more
         # than many a small VJP. Selective VJPs (matmul, ...) take two inputs, no params.
+        inputs = record.inputs
         primitive = record.primitive
-        params = record.params
-        if len(inputs) == 2 and not params:
-            a, b = inputs
-            if primitive.selective:
-                sent_all = primitive.vjp(g, output._data, a._data, b._data,
-                                         needs=(a.requires_grad, b.requires_grad))
-            else:
-                sent_all = primitive.vjp(g, output._data, a._data, b._data)
-        elif len(inputs) == 1:
+        if len(inputs) == 1:
+            params = record.params
             if params:
                 sent_all = primitive.vjp(g, output._data, inputs[0]._data, **params)
             else:
                 sent_all = primitive.vjp(g, output._data, inputs[0]._data)
+        elif primitive.selective:
+            a, b = inputs
+            sent_all = primitive.vjp(g, output._data, a._data, b._data,
+                                     needs=(a.requires_grad, b.requires_grad))
+        elif len(inputs) == 2 and not record.params:
+            a, b = inputs
+            sent_all = primitive.vjp(g, output._data, a._data, b._data)
         else:
-            sent_all = primitive.vjp(g, output._data, *[t._data for t in inputs], **params)
+            sent_all = primitive.vjp(g, output._data, *[t._data for t in inputs],
+                                     **record.params)
         if snapshots:
             updates = []
         for tensor, sent in zip(inputs, sent_all):
