@@ -99,6 +99,10 @@ window.MathJax = {
 SITE_CSS = """\
 body { margin: 0; }
 main, .adnb-index { max-width: 960px; margin: 0 auto; padding: 0 1.5rem 3rem; box-sizing: border-box; }
+/* Drawings keep their natural size (shrunk, their numbers could not be read), so a lesson
+   page is as wide as the window allows, and its prose keeps a readable line length. */
+main { max-width: 1440px; }
+main .jp-MarkdownCell { max-width: 58rem; }
 .adnb-nav { display: flex; gap: 1.5rem; padding: 0.8rem 0; margin-bottom: 1rem;
   border-bottom: 1px solid #e0e0e0; font: 14px/1.4 system-ui, sans-serif; }
 .adnb-nav-bottom { margin-top: 1rem; border-top: 1px solid #e0e0e0; border-bottom: none; }

@@ -74,6 +74,21 @@ def broken_images(page) -> list[str]:
     )
 
 
+def cut_off_drawings(page) -> list[str]:
+    """Drawings (by alt text) that would fit in the window but are shown cut off, scrolling sideways."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('img[alt^="computation graph"]')]
+            .filter(img => img.parentElement.scrollWidth > img.parentElement.clientWidth + 1
+                           && img.width <= document.documentElement.clientWidth - 160)
+            .map(img => img.alt)"""
+    )
+
+
+def page_scrolls_sideways(page) -> bool:
+    return page.evaluate(
+        "() => document.documentElement.scrollWidth > document.documentElement.clientWidth")
+
+
 def open_page(open_offline, path: Path):
     page, log = open_offline(path.as_uri())
     helpers.wait_for_mathjax(page)
@@ -115,6 +130,10 @@ def test_lesson_page_renders_offline(site, open_offline, lesson):
     assert page.locator(".noError, .MathJax_Error, .merror").count() == 0
     assert page.locator("img").count() >= image_outputs(lesson)
     assert broken_images(page) == []
+    # Drawings keep their natural size: one wider than the text column takes the width
+    # of the window (1280 px here) rather than hiding its right-hand side.
+    assert cut_off_drawings(page) == []
+    assert not page_scrolls_sideways(page)
     assert log.network == []
     assert log.errors == []
 
