@@ -140,6 +140,16 @@ PAGE_TEMPLATE = """\
 {%- block html_head_js_mathjax -%}
 {{ resources.site.head }}
 {%- endblock -%}
+{#- The lab template has no alternative text for PNG outputs: take it from the output's
+    metadata ("alt", as autodiff_nb's plots set it) or else the cell's. -#}
+{%- block data_png scoped -%}
+{%- set alt = (output | get_metadata('alt', 'image/png')) or (cell | get_metadata('alt')) -%}
+{%- if alt -%}
+{{ super() | replace('<img ', '<img alt="' ~ (alt | escape_html) ~ '" ', 1) }}
+{%- else -%}
+{{ super() }}
+{%- endif -%}
+{%- endblock data_png -%}
 {%- block body_header -%}
 {{ super() }}
 {{ site_nav(resources.site, 'top') }}

@@ -30,11 +30,17 @@ DPI = 100
 
 
 class PlotFigure(Figure):
-    """A matplotlib Figure that shows itself as a PNG in Jupyter, with or without pyplot."""
+    """A matplotlib Figure that shows itself as a PNG in Jupyter, with or without pyplot.
 
-    def __init__(self, figsize):
+    ``alt`` says in words what the picture shows; it travels with the PNG as
+    output metadata and becomes the image's alternative text on the lecture
+    site (screen readers, and the text shown if the image cannot be).
+    """
+
+    def __init__(self, figsize, alt=""):
         super().__init__(figsize=figsize, dpi=DPI)
         FigureCanvasAgg(self)
+        self.alt = alt
 
     def png(self):
         """The figure as PNG bytes (no timestamp or version in the metadata)."""
@@ -42,8 +48,12 @@ class PlotFigure(Figure):
         self.canvas.print_png(buffer, metadata={"Software": None})
         return buffer.getvalue()
 
-    def _repr_png_(self):
-        return self.png()
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        # A bundle, not _repr_png_: with pyplot's inline backend loaded, IPython shows
+        # every Figure through matplotlib's own printer, which would drop ``alt``.
+        data = {"image/png": base64.b64encode(self.png()).decode("ascii"),
+                "text/plain": repr(self)}
+        return data, {"image/png": {"alt": self.alt}} if self.alt else {}
 
 
 def _kernel():
@@ -141,16 +151,17 @@ class LossPlot:
         from IPython.display import display
         bundle = {"image/png": base64.b64encode(png).decode("ascii"),
                   "text/plain": f"<LossPlot: {self.title}>"}
+        metadata = {"image/png": {"alt": self._description()}}
         if self._handle is None:
-            self._handle = display(bundle, raw=True, display_id=True)
+            self._handle = display(bundle, metadata=metadata, raw=True, display_id=True)
         else:
-            self._handle.update(bundle, raw=True)
+            self._handle.update(bundle, metadata=metadata, raw=True)
 
     def figure(self):
         """A new Figure of everything recorded so far."""
         metric_names = [n for n in self.series if "acc" not in n]
         accuracy_names = [n for n in self.series if "acc" in n]
-        fig = PlotFigure(self.figsize)
+        fig = PlotFigure(self.figsize, alt=self._description())
         if accuracy_names:
             loss_ax, acc_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
         else:
@@ -172,6 +183,11 @@ class LossPlot:
             value = f"{values[-1]:.1%}" if "acc" in name else f"{values[-1]:.4g}"
             parts.append(f"{name.replace('_', ' ')} {value}")
         return "  ·  ".join(parts)
+
+    def _description(self):
+        """The plot in words, its alternative text: what is plotted, then the latest values."""
+        names = ", ".join(name.replace("_", " ") for name in self.series) or "nothing yet"
+        return f"{names} against the training step; {self._headline()}"
 
     def __repr__(self):
         return f"LossPlot(title={self.title!r}, updates={self.updates})"
@@ -282,7 +298,10 @@ def decision_boundary(model, X, y, resolution=300, padding=0.1, title=None, figs
     classes = int(max(y.max(), regions.max())) + 1
     colors = [CLASS_COLORS[k % len(CLASS_COLORS)] for k in range(classes)]
 
-    fig = PlotFigure(figsize)
+    fig = PlotFigure(figsize, alt=(
+        f"{title or 'decision boundary'}: the plane shaded by the class the model predicts, "
+        f"{classes} classes, {len(X)} points coloured by their label; "
+        f"accuracy {accuracy:.1%}"))
     ax = fig.subplots()
     ax.imshow(regions, origin="lower", extent=(xs[0], xs[-1], ys[0], ys[-1]),
               cmap=ListedColormap([_tint(c, 0.3) for c in colors]),
@@ -336,7 +355,10 @@ def network_figure(layers, edges=None, *, highlight=(), title=None, ax=None, fig
                          f"layer lists")
     figure = None
     if ax is None:
-        figure = PlotFigure(figsize)
+        figure = PlotFigure(figsize, alt=(
+            "network: " + " → ".join(", ".join(names) for names in layers)
+            + f", {len(edges)} arrows" + (f", those from {', '.join(highlight)} highlighted"
+                                          if highlight else "")))
         ax = figure.subplots()
     for a, b in edges:
         lit = a in highlight

@@ -31,6 +31,14 @@ CURRENT_OP = """root => {
     const g = root.querySelector('.adnb-stepper.adnb-live svg g.node.adnb-current');
     return g && g.id;
 }"""
+# Whether the operation highlighted is inside the visible part of the drawing's scroll box.
+CURRENT_OP_IN_VIEW = """root => {
+    const g = root.querySelector('.adnb-stepper.adnb-live svg g.node.adnb-current');
+    const box = root.querySelector('.adnb-from-right');
+    if (!g || !box) { return false; }
+    const op = g.getBoundingClientRect(), view = box.getBoundingClientRect();
+    return op.left >= view.left && op.right <= view.left + box.clientWidth;
+}"""
 
 
 def click_and_wait_for_step(page, stepper, button: str, step: str) -> None:
@@ -75,6 +83,8 @@ def test_worked_example_runs_in_jupyterlab(browser, tmp_path, monkeypatch):
             highlighted = [stepper.evaluate(CURRENT_OP)]
             click_and_wait_for_step(page, stepper, "Next", "1")
             highlighted.append(stepper.evaluate(CURRENT_OP))
+            # The first step is at the drawing's far right: the box starts there.
+            assert stepper.evaluate(CURRENT_OP_IN_VIEW)
             click_and_wait_for_step(page, stepper, "Next", "2")
             highlighted.append(stepper.evaluate(CURRENT_OP))
             assert highlighted[0] is None and None not in highlighted[1:]

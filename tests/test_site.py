@@ -74,6 +74,15 @@ def broken_images(page) -> list[str]:
     )
 
 
+def undescribed_images(page) -> list[str]:
+    """Images without alternative text of their own (nbconvert fills in a placeholder)."""
+    return page.evaluate(
+        """() => [...document.images]
+            .filter(img => !img.alt || img.alt.startsWith('No description has been provided'))
+            .map(img => img.src.slice(0, 80))"""
+    )
+
+
 def cut_off_drawings(page) -> list[str]:
     """Drawings (by alt text) that would fit in the window but are shown cut off, scrolling sideways."""
     return page.evaluate(
@@ -130,6 +139,7 @@ def test_lesson_page_renders_offline(site, open_offline, lesson):
     assert page.locator(".noError, .MathJax_Error, .merror").count() == 0
     assert page.locator("img").count() >= image_outputs(lesson)
     assert broken_images(page) == []
+    assert undescribed_images(page) == []
     # Drawings keep their natural size: one wider than the text column takes the width
     # of the window (1280 px here) rather than hiding its right-hand side.
     assert cut_off_drawings(page) == []

@@ -1,6 +1,7 @@
 """autodiff_nb.viz: the live LossPlot (throttled, updated in place) and decision boundaries."""
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -174,6 +175,8 @@ def test_live_plot_in_a_notebook_updates_one_output_in_place():
     images = [o for o in loss_cell if o["output_type"] == "display_data"]
     assert len(images) == 1                     # one figure, however many redraws
     assert "image/png" in images[0]["data"]
+    assert images[0]["metadata"]["image/png"]["alt"].startswith(
+        "loss against the training step; training  ·  step 40  ·  loss 0.025")
     texts = "".join(o.get("text", "") for o in loss_cell)
     assert "after training" in texts           # other outputs of the cell are kept
     redraws = int(texts.split()[-1])
@@ -225,7 +228,11 @@ def test_decision_boundary_draws_regions_and_points_without_recording():
     png = figure.png()
     assert png.startswith(PNG_SIGNATURE)
     assert png == viz.decision_boundary(_vertical_split(), X, y, resolution=50).png()
-    assert figure._repr_png_() == png
+    data, metadata = figure._repr_mimebundle_()
+    assert base64.b64decode(data["image/png"]) == png
+    assert metadata["image/png"]["alt"] == (     # its alternative text on the lecture site
+        "decision boundary: the plane shaded by the class the model predicts, 2 classes, "
+        "4 points coloured by their label; accuracy 100.0%")
 
 
 def test_decision_boundary_rejects_data_that_is_not_two_dimensional():

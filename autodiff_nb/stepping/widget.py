@@ -10,7 +10,9 @@ frame the slider lands on. Arrow keys step when the frame slider has focus.
 The drawing and the panel are two HTML widgets side by side. The drawing's
 widget is its own scroll box: its element stays while each frame replaces
 its content, so a reader scrolled to one part of a large drawing stays there
-from step to step.
+from step to step. A widget cannot scroll itself (its HTML runs no script),
+so the box of a reverse-pass-only stepper starts at the drawing's right-hand
+end, where the reverse pass starts (``adnb-from-right`` in stepper.css).
 """
 from __future__ import annotations
 
@@ -44,6 +46,8 @@ class StepperWidget:
         self.counter = W.Label()
         self.view = W.HTML(layout=W.Layout(flex="1 1 340px", min_width="0", max_height="80vh",
                                            overflow="auto"))
+        if stepper.forward is None:
+            self.view.add_class("adnb-from-right")
         self.panel = W.HTML(layout=W.Layout(flex="0 0 340px", max_width="100%", margin="0 0 0 12px"))
         style = W.HTML(f"<style>{static_text('stepper.css')}</style>")
         for action, button in self.buttons.items():
