@@ -439,6 +439,23 @@ def test_mimebundle_survives_untrusted_display():
     assert draw(lecture_example())._repr_mimebundle_() == bundle     # deterministic
 
 
+def test_side_by_side_gives_each_drawing_its_natural_share_of_the_row():
+    z1 = lecture_example()
+    small, large = draw(z1._record.inputs[0]), draw(z1)      # i6's graph, then all of z1's
+    row = ad.side_by_side({"i6 <alone>": small, "z1": large})
+    bundle = row._repr_mimebundle_()
+    assert bundle["text/plain"] == "<autodiff_nb drawings side by side: i6 <alone>, z1>"
+    figures = re.findall(r'<figure style="flex: 0 1 ([0-9.]+pt); min-width: 0; [^"]*">'
+                         r'<figcaption><b>([^<]*)</b></figcaption>'
+                         r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', bundle["text/html"])
+    assert [caption for _, caption, _ in figures] == ["i6 &lt;alone&gt;", "z1"]
+    for (basis, _, encoded), graph in zip(figures, (small, large)):
+        svg = base64.b64decode(encoded).decode()
+        assert svg == graph.svg() and svg.startswith(f'<svg width="{basis}"', svg.index("<svg"))
+    # Shares proportional to natural widths: the larger drawing gets the larger share.
+    assert float(figures[0][0][:-2]) < float(figures[1][0][:-2])
+
+
 def test_exported_notebook_shows_the_drawing(tmp_path, open_offline):
     nbformat = pytest.importorskip("nbformat")
     from nbconvert import HTMLExporter

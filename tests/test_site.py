@@ -93,6 +93,14 @@ def cut_off_drawings(page) -> list[str]:
     )
 
 
+def side_by_side_scales(page) -> list[list[float]]:
+    """Per row of side-by-side drawings: each drawing's shown width / its natural width."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('div:has(> figure > img[alt^="computation graph"])')]
+            .map(row => [...row.querySelectorAll('img')].map(img => img.width / img.naturalWidth))"""
+    )
+
+
 def page_scrolls_sideways(page) -> bool:
     return page.evaluate(
         "() => document.documentElement.scrollWidth > document.documentElement.clientWidth")
@@ -144,6 +152,9 @@ def test_lesson_page_renders_offline(site, open_offline, lesson):
     # of the window (1280 px here) rather than hiding its right-hand side.
     assert cut_off_drawings(page) == []
     assert not page_scrolls_sideways(page)
+    # Side by side, drawings share one scale (sizes compare), full size when the row fits.
+    for scales in side_by_side_scales(page):
+        assert max(scales) <= 1.001 and min(scales) >= 0.98 * max(scales), scales
     assert log.network == []
     assert log.errors == []
 

@@ -3,11 +3,19 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from pathlib import Path
 
 from .. import render as _render
 
 SAVE_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": None, ".gv": None}
+_SVG_WIDTH = re.compile(r'<svg width="([0-9.]+)(pt|px)"')
+
+
+def svg_width(svg):
+    """The width Graphviz gave an SVG drawing, as a CSS length ("412pt"); None if it gave none."""
+    match = _SVG_WIDTH.search(svg)
+    return f"{match[1]}{match[2]}" if match else None
 
 
 class Graph:
@@ -109,8 +117,10 @@ class SideBySide:
     """Several drawings in one row, each with a caption: ``side_by_side({caption: graph})``.
 
     Displays like a single ``Graph`` (an HTML ``<img>`` per drawing, so it
-    also shows in untrusted notebooks and exported pages); each drawing is
-    scaled to its share of the width.
+    also shows in untrusted notebooks and exported pages). Every drawing is
+    drawn at the same scale, so that sizes compare: its natural size when the
+    row fits, all shrunk alike when it does not (each figure's share of the
+    row is its drawing's natural width).
     """
 
     def __init__(self, drawings):
@@ -121,7 +131,8 @@ class SideBySide:
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         figures = "".join(
-            f'<figure style="flex: 1; margin: 0 6px; text-align: center">'
+            f'<figure style="flex: 0 1 {svg_width(graph.svg()) or "auto"}; min-width: 0; '
+            f'margin: 0 6px; text-align: center">'
             f'<figcaption><b>{html.escape(caption)}</b></figcaption>'
             f'{graph._img("max-width: 100%")}</figure>'
             for caption, graph in self.drawings.items())

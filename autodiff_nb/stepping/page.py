@@ -35,6 +35,8 @@ import json
 import re
 from importlib import resources
 
+from ..drawing.graph import svg_width
+
 SPEEDS = (("slow", 1500), ("normal", 800), ("fast", 300))
 
 LEGEND = (
@@ -56,7 +58,6 @@ FORWARD_LEGEND = (
 NO_SCRIPT_NOTE = ("Scripts are off, so this shows the finished backward pass (the last step). "
                   "To step through it, run the cell (in Jupyter) or open the exported page.")
 
-_SVG_WIDTH = re.compile(r'<svg width="([0-9.]+)(pt|px)"')
 
 
 def static_text(name):
@@ -98,8 +99,8 @@ def graph_html(stepper, k, *, still=False):
     keep it from shrinking until its numbers are unreadable.
     """
     svg = stepper.svg(k)
-    width = _SVG_WIDTH.search(svg)
-    size = f' style="--adnb-width:{width[1]}{width[2]}"' if width else ""
+    width = svg_width(svg)
+    size = f' style="--adnb-width:{width}"' if width else ""
     return f'<div class="adnb-graph"{size}>{svg_image(svg) if still else svg}</div>'
 
 
