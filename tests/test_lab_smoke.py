@@ -31,13 +31,19 @@ CURRENT_OP = """root => {
     const g = root.querySelector('.adnb-stepper.adnb-live svg g.node.adnb-current');
     return g && g.id;
 }"""
-# Whether the operation highlighted is inside the visible part of the drawing's scroll box.
-CURRENT_OP_IN_VIEW = """root => {
+# The operation highlighted and the marker the scroll box snaps to, against the box.
+WHERE_IS_THE_OP = """root => {
     const g = root.querySelector('.adnb-stepper.adnb-live svg g.node.adnb-current');
-    const box = root.querySelector('.adnb-from-right');
-    if (!g || !box) { return false; }
+    const marker = root.querySelector('.adnb-marker');
+    const box = marker.closest('.adnb-follow, .widget-html');
     const op = g.getBoundingClientRect(), view = box.getBoundingClientRect();
-    return op.left >= view.left && op.right <= view.left + box.clientWidth;
+    const at = marker.getBoundingClientRect();
+    return {
+        inView: op.left >= view.left && op.right <= view.left + box.clientWidth
+                && op.top >= view.top && op.bottom <= view.top + box.clientHeight,
+        markerOff: Math.hypot(at.left - (op.left + op.right) / 2, at.top - (op.top + op.bottom) / 2),
+        scrollLeft: box.scrollLeft,
+    };
 }"""
 
 
@@ -83,12 +89,27 @@ def test_worked_example_runs_in_jupyterlab(browser, tmp_path, monkeypatch):
             highlighted = [stepper.evaluate(CURRENT_OP)]
             click_and_wait_for_step(page, stepper, "Next", "1")
             highlighted.append(stepper.evaluate(CURRENT_OP))
-            # The first step is at the drawing's far right: the box starts there.
-            assert stepper.evaluate(CURRENT_OP_IN_VIEW)
             click_and_wait_for_step(page, stepper, "Next", "2")
             highlighted.append(stepper.evaluate(CURRENT_OP))
             assert highlighted[0] is None and None not in highlighted[1:]
             assert highlighted[1] != highlighted[2]
             helpers.save_screenshot(page, "jupyterlab_04_stepper")
+            # Following the step: the drawing is wider than its box, the reverse pass starts
+            # at its right-hand end and ends at its left, and every step's operation is in view
+            # (the marker the box snaps to sits on it).
+            for step in range(3, 9):
+                click_and_wait_for_step(page, stepper, "Next", str(step))
+                page.wait_for_timeout(200)      # the browser re-snaps after the new content
+                where = stepper.evaluate(WHERE_IS_THE_OP)
+                assert where["inView"] and where["markerOff"] < 3, (step, where)
+            helpers.save_screenshot(page, "jupyterlab_04_stepper_last")
+            # Unticked, the box scrolls freely and stays where the reader put it.
+            stepper.get_by_text("follow the step").click()
+            stepper.locator(".adnb-marker").evaluate(
+                "m => { m.closest('.widget-html').scrollLeft = 0; }")
+            click_and_wait_for_step(page, stepper, "First", "0")
+            click_and_wait_for_step(page, stepper, "Next", "1")
+            page.wait_for_timeout(200)
+            assert stepper.evaluate(WHERE_IS_THE_OP)["scrollLeft"] == 0
         finally:
             page.close()

@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 import numpy as np
@@ -255,6 +256,37 @@ def test_widget_logic_headless(lecture):
     stepper.goto(5)                                # Python side moves the widget too
     assert control.slider.value == 5 and 'data-step="5"' in control.view.value
     assert widget is stepper.widget                # built once
+
+
+def _ellipse_centre(svg, node_id):
+    """Independently of the stepper's regexes: the centre of an operation's ellipse, as
+    fractions of the drawing's width and height (parsed as XML, with Graphviz's translation)."""
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    root = ET.fromstring(svg[svg.index("<svg"):])
+    width, height = (float(v) for v in root.get("viewBox").split()[2:])
+    tx, ty = (float(v) for v in re.search(r"translate\(([-0-9.]+) ([-0-9.]+)\)",
+                                           root.find("s:g", ns).get("transform")).groups())
+    ellipse = root.find(f".//s:g[@id='{node_id}']//s:ellipse", ns)
+    return (float(ellipse.get("cx")) + tx) / width, (float(ellipse.get("cy")) + ty) / height
+
+
+def test_live_view_marks_the_operation_of_each_step(lecture):
+    _, stepper = lecture
+    stepper.widget
+    control = stepper._widget
+    assert "adnb-follow" in control.view._dom_classes and control.follow.value
+    for k in range(len(stepper)):
+        stepper.goto(k)
+        marker = re.search(r'<div class="adnb-marker" style="left: ([0-9.]+)%; top: ([0-9.]+)%">',
+                           control.view.value)
+        if k == 0:
+            assert marker is None                 # before backward: no operation, no marker
+            continue
+        current = re.search(r'<g id="([^"]+)" class="node adnb-current">', stepper.svg(k))[1]
+        x, y = _ellipse_centre(stepper.svg(k), current)
+        assert (float(marker[1]), float(marker[2])) == pytest.approx((100 * x, 100 * y), abs=0.01)
+    control.follow.value = False                  # unticked: the box scrolls freely
+    assert "adnb-follow" not in control.view._dom_classes
 
 
 def test_mimebundle_has_widget_view_and_html_fallback(lecture):

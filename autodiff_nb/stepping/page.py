@@ -90,18 +90,23 @@ def svg_image(svg):
             f'alt="The computational graph after backward, every gradient filled in">')
 
 
-def graph_html(stepper, k, *, still=False):
+def graph_html(stepper, k, *, still=False, marker=False):
     """The drawing area of frame ``k``.
 
     ``still``: the drawing as an ``<img>`` (survives sanitizers) instead of
     inline SVG (which the player and the live widget restyle). The area
     knows the drawing's natural width (``--adnb-width``), so the CSS can
-    keep it from shrinking until its numbers are unreadable.
+    keep it from shrinking until its numbers are unreadable. ``marker``: a
+    point on the operation of the step (``adnb-marker``), which the live
+    widget's scroll box snaps to.
     """
     svg = stepper.svg(k)
     width = svg_width(svg)
     size = f' style="--adnb-width:{width}"' if width else ""
-    return f'<div class="adnb-graph"{size}>{svg_image(svg) if still else svg}</div>'
+    at = stepper.restyler.position(k) if marker else None
+    point = (f'<div class="adnb-marker" style="left: {100 * at[0]:.2f}%; top: {100 * at[1]:.2f}%">'
+             f'</div>' if at else "")
+    return f'<div class="adnb-graph"{size}>{svg_image(svg) if still else svg}{point}</div>'
 
 
 def panel_html(stepper, k):

@@ -75,6 +75,13 @@ _TAG = re.compile(
     + r')">)(?P<text>[^<]*)</text>')
 
 
+# An operation's ellipse, and the drawing's frame: its viewBox size and the translation
+# Graphviz puts on its top group (node coordinates are relative to it).
+_ELLIPSE = re.compile(r'<ellipse [^>]*?cx="(?P<cx>[-0-9.]+)" cy="(?P<cy>[-0-9.]+)"')
+_FRAME = re.compile(r'viewBox="[-0-9.]+ [-0-9.]+ (?P<w>[0-9.]+) (?P<h>[0-9.]+)"[\s\S]*?'
+                    r'translate\((?P<tx>[-0-9.]+) (?P<ty>[-0-9.]+)\)')
+
+
 class Restyler:
     """The final frame's SVG as a template; see the module docstring.
 
@@ -87,6 +94,8 @@ class Restyler:
 
     def __init__(self, svg, cells, names, marks):
         self.marks = marks
+        self._svg = svg
+        self._positions = {}
         values = any(cell.endswith("_value") for cell in cells)
         parts = ("grad", "value") if values else ("grad",)
         style = SVG_STYLE + "\n" + VALUE_STYLE if values else SVG_STYLE
@@ -130,6 +139,17 @@ class Restyler:
         out[1::2] = values
         return "".join(out)
 
+    def position(self, k):
+        """Where frame ``k``'s operation sits in the drawing: (x, y) as fractions of its width
+        and height from the top left; None for a frame with no operation (frame 0)."""
+        current = self.marks[k].get("adnb-current")
+        if not current:
+            return None
+        node = current[0]
+        if node not in self._positions:
+            self._positions[node] = _centre(self._svg, node)
+        return self._positions[node]
+
     # --- browser side: the same data as JSON --------------------------------------
     def browser_data(self):
         """{"cells": {id: [[frame, texts, state, title], ...]}, "marks": [...]} for stepper.js.
@@ -140,6 +160,17 @@ class Restyler:
                           for cell, (_, entries, _) in self.cells.items()},
                 "marks": [{cls: [_element_id(e, self.slots) for e in ids]
                            for cls, ids in marks.items()} for marks in self.marks]}
+
+
+def _centre(svg, node):
+    """The centre of operation ``node``, as fractions of the drawing's width and height.
+
+    Operations are ellipses: the stepper's drawing has no collapsed boxes.
+    """
+    frame = _FRAME.search(svg)
+    ellipse = _ELLIPSE.search(svg, svg.index(f'<g id="{node}" class="node'))
+    return ((float(ellipse["cx"]) + float(frame["tx"])) / float(frame["w"]),
+            (float(ellipse["cy"]) + float(frame["ty"])) / float(frame["h"]))
 
 
 def _element_id(element, slots):

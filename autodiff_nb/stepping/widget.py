@@ -8,11 +8,12 @@ slider without a Python callback per tick; the kernel only redraws the
 frame the slider lands on. Arrow keys step when the frame slider has focus.
 
 The drawing and the panel are two HTML widgets side by side. The drawing's
-widget is its own scroll box: its element stays while each frame replaces
-its content, so a reader scrolled to one part of a large drawing stays there
-from step to step. A widget cannot scroll itself (its HTML runs no script),
-so the box of a reverse-pass-only stepper starts at the drawing's right-hand
-end, where the reverse pass starts (``adnb-from-right`` in stepper.css).
+widget is its own scroll box, and its element stays while each frame replaces
+its content. A widget's HTML runs no script, so it cannot scroll itself to
+the operation of the step; instead each frame carries a marker on that
+operation, and while "follow the step" is ticked the box snaps to it (CSS
+scroll snapping, ``adnb-follow`` in stepper.css). Unticked, the box scrolls
+freely and stays where the reader left it.
 """
 from __future__ import annotations
 
@@ -46,8 +47,10 @@ class StepperWidget:
         self.counter = W.Label()
         self.view = W.HTML(layout=W.Layout(flex="1 1 340px", min_width="0", max_height="80vh",
                                            overflow="auto"))
-        if stepper.forward is None:
-            self.view.add_class("adnb-from-right")
+        self.follow = W.Checkbox(value=True, description="follow the step", indent=False,
+                                 layout=W.Layout(width="auto"))
+        self.follow.observe(lambda change: self._follow(change["new"]), names="value")
+        self._follow(True)
         self.panel = W.HTML(layout=W.Layout(flex="0 0 340px", max_width="100%", margin="0 0 0 12px"))
         style = W.HTML(f"<style>{static_text('stepper.css')}</style>")
         for action, button in self.buttons.items():
@@ -55,7 +58,8 @@ class StepperWidget:
         self.slider.observe(lambda change: self._shown(change["new"]), names="value")
         b = self.buttons
         controls = W.HBox([b["first"], b["prev"], self.play, b["next"], b["last"], self.slider,
-                           self.counter, self.speed], layout=W.Layout(flex_flow="row wrap"))
+                           self.counter, self.speed, self.follow],
+                          layout=W.Layout(flex_flow="row wrap"))
         body = W.HBox([self.view, self.panel],
                       layout=W.Layout(flex_flow="row wrap", align_items="flex-start"))
         self.box = W.VBox([style, controls, body, W.HTML(legend_html(stepper.forward is not None))])
@@ -68,13 +72,19 @@ class StepperWidget:
              "last": last}[action]
         self.slider.value = max(0, min(last, k))
 
+    def _follow(self, on):
+        if on:
+            self.view.add_class("adnb-follow")
+        else:
+            self.view.remove_class("adnb-follow")
+
     def show(self, k):
         self.slider.value = k   # the observer redraws (if k is not shown already)
 
     def _shown(self, k):
         self.stepper._step = k
         self.view.value = (f'<div class="adnb-stepper adnb-live" data-step="{k}">'
-                           f'{graph_html(self.stepper, k)}</div>')
+                           f'{graph_html(self.stepper, k, marker=True)}</div>')
         self.panel.value = panel_html(self.stepper, k)
         self.counter.value = frame_label(self.stepper, k)
         last = len(self.stepper) - 1
