@@ -447,7 +447,8 @@ def test_side_by_side_gives_each_drawing_its_natural_share_of_the_row():
     assert bundle["text/plain"] == "<autodiff_nb drawings side by side: i6 <alone>, z1>"
     figures = re.findall(r'<figure style="flex: 0 1 ([0-9.]+pt); min-width: 0; [^"]*">'
                          r'<figcaption><b>([^<]*)</b></figcaption>'
-                         r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', bundle["text/html"])
+                         r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"',
+                         bundle["text/html"])
     assert [caption for _, caption, _ in figures] == ["i6 &lt;alone&gt;", "z1"]
     for (basis, _, encoded), graph in zip(figures, (small, large)):
         svg = base64.b64decode(encoded).decode()

@@ -84,7 +84,7 @@ def undescribed_images(page) -> list[str]:
 
 
 def cut_off_drawings(page) -> list[str]:
-    """Drawings (by alt text) that would fit in the window but are shown cut off, scrolling sideways."""
+    """Drawings (by alt text) that would fit in the window but are cut off, scrolling sideways."""
     return page.evaluate(
         """() => [...document.querySelectorAll('img[alt^="computation graph"]')]
             .filter(img => img.parentElement.scrollWidth > img.parentElement.clientWidth + 1
@@ -97,7 +97,8 @@ def side_by_side_scales(page) -> list[list[float]]:
     """Per row of side-by-side drawings: each drawing's shown width / its natural width."""
     return page.evaluate(
         """() => [...document.querySelectorAll('div:has(> figure > img[alt^="computation graph"])')]
-            .map(row => [...row.querySelectorAll('img')].map(img => img.width / img.naturalWidth))"""
+            .map(row => [...row.querySelectorAll('img')]
+                        .map(img => img.width / img.naturalWidth))"""
     )
 
 

@@ -59,7 +59,6 @@ NO_SCRIPT_NOTE = ("Scripts are off, so this shows the finished backward pass (th
                   "To step through it, run the cell (in Jupyter) or open the exported page.")
 
 
-
 def static_text(name):
     """A file of ``autodiff_nb/static`` (the player's JS and CSS)."""
     return resources.files("autodiff_nb").joinpath("static", name).read_text(encoding="utf-8")
