@@ -31,11 +31,14 @@ CURRENT_OP = """root => {
     const g = root.querySelector('.adnb-stepper.adnb-live svg g.node.adnb-current');
     return g && g.id;
 }"""
+# The drawing's scroll box: the HTML widget that holds the live view (it stays; frames
+# replace its content).
+DRAWING_BOX = "'.widget-html:has(.adnb-stepper.adnb-live)'"
 # The operation highlighted and the marker the scroll box snaps to, against the box.
 WHERE_IS_THE_OP = """root => {
     const g = root.querySelector('.adnb-stepper.adnb-live svg g.node.adnb-current');
     const marker = root.querySelector('.adnb-marker');
-    const box = marker.closest('.adnb-follow, .widget-html');
+    const box = root.querySelector(""" + DRAWING_BOX + """);
     const op = g.getBoundingClientRect(), view = box.getBoundingClientRect();
     const at = marker.getBoundingClientRect();
     return {
@@ -104,8 +107,9 @@ def test_worked_example_runs_in_jupyterlab(browser, tmp_path, monkeypatch):
             helpers.save_screenshot(page, "jupyterlab_04_stepper_last")
             # Unticked, the box scrolls freely and stays where the reader put it.
             stepper.get_by_text("follow the step").click()
-            stepper.locator(".adnb-marker").evaluate(
-                "m => { m.closest('.widget-html').scrollLeft = 0; }")
+            page.wait_for_function("root => !root.querySelector('.adnb-follow')",
+                                   arg=stepper.element_handle(), timeout=WAIT_MS)
+            stepper.evaluate(f"root => {{ root.querySelector({DRAWING_BOX}).scrollLeft = 0; }}")
             click_and_wait_for_step(page, stepper, "First", "0")
             click_and_wait_for_step(page, stepper, "Next", "1")
             page.wait_for_timeout(200)
