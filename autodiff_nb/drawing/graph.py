@@ -18,6 +18,11 @@ def svg_width(svg):
     return f"{match[1]}{match[2]}" if match else None
 
 
+def svg_data_uri(svg):
+    """``svg`` as a ``data:`` URI, for an ``<img src=...>`` (a picture to a sanitizer)."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
 class Graph:
     """A drawing: ``.source`` (DOT), ``.svg()``, ``.save(path)``, and inline display in Jupyter.
 
@@ -107,10 +112,9 @@ class Graph:
                 "text/plain": repr(self)}
 
     def _img(self, style=""):
-        encoded = base64.b64encode(self.svg().encode("utf-8")).decode("ascii")
         alt = html.escape(f"computation graph: {self._description()}")
         style = f' style="{style}"' if style else ""
-        return f'<img src="data:image/svg+xml;base64,{encoded}" alt="{alt}"{style}>'
+        return f'<img src="{svg_data_uri(self.svg())}" alt="{alt}"{style}>'
 
 
 class SideBySide:

@@ -29,13 +29,12 @@ stepper's own prefix, so several steppers share a page without interfering.
 """
 from __future__ import annotations
 
-import base64
 import html
 import json
 import re
 from importlib import resources
 
-from ..drawing.graph import svg_width
+from ..drawing.graph import svg_data_uri, svg_width
 
 SPEEDS = (("slow", 1500), ("normal", 800), ("fast", 300))
 
@@ -84,8 +83,7 @@ def svg_element(svg):
 
 def svg_image(svg):
     """The drawing as an ``<img>``: a picture to a sanitizer, no text of its own."""
-    encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return (f'<img class="adnb-still" src="data:image/svg+xml;base64,{encoded}" '
+    return (f'<img class="adnb-still" src="{svg_data_uri(svg)}" '
             f'alt="The computational graph after backward, every gradient filled in">')
 
 
