@@ -48,12 +48,15 @@ class PlotFigure(Figure):
         self.canvas.print_png(buffer, metadata={"Software": None})
         return buffer.getvalue()
 
+    def display_data(self, png, text):
+        """(data, metadata) for IPython's ``display``: ``png`` with ``alt``, and ``text``."""
+        data = {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": text}
+        return data, {"image/png": {"alt": self.alt}} if self.alt else {}
+
     def _repr_mimebundle_(self, include=None, exclude=None):
         # A bundle, not _repr_png_: with pyplot's inline backend loaded, IPython shows
         # every Figure through matplotlib's own printer, which would drop ``alt``.
-        data = {"image/png": base64.b64encode(self.png()).decode("ascii"),
-                "text/plain": repr(self)}
-        return data, {"image/png": {"alt": self.alt}} if self.alt else {}
+        return self.display_data(self.png(), repr(self))
 
 
 def _kernel():
@@ -133,11 +136,12 @@ class LossPlot:
 
     def _draw(self):
         start = time.perf_counter()
-        png = self.figure().png()
+        figure = self.figure()
+        png = figure.png()
         if self.path is not None:
             _write_atomically(self.path, png)
         if self._notebook:
-            self._show(png)
+            self._show(*figure.display_data(png, f"<LossPlot: {self.title}>"))
         self.redraws += 1
         self._drawn_at_update = self.updates
         LossPlot.draw_cost = time.perf_counter() - start
@@ -147,11 +151,8 @@ class LossPlot:
         """Seconds until the next draw: drawing then costs ``max_share`` of the time at most."""
         return max(self.min_interval, self.draw_cost * (1 - self.max_share) / self.max_share)
 
-    def _show(self, png):
+    def _show(self, bundle, metadata):
         from IPython.display import display
-        bundle = {"image/png": base64.b64encode(png).decode("ascii"),
-                  "text/plain": f"<LossPlot: {self.title}>"}
-        metadata = {"image/png": {"alt": self._description()}}
         if self._handle is None:
             self._handle = display(bundle, metadata=metadata, raw=True, display_id=True)
         else:
