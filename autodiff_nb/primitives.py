@@ -33,25 +33,34 @@ class Primitive:
     A ``selective`` VJP also receives ``needs``, one bool per input, and
     returns ``None`` for inputs that need no gradient: worth it where an
     unneeded gradient costs real work, like ``x @ W`` with constant data ``x``.
+
+    ``exact_shapes`` promises that the VJP returns every gradient in its
+    input's own shape, so the reverse pass skips comparing shapes (a cost
+    per input, felt on small arrays). Only primitives whose forward never
+    broadcasts its operands against each other can promise it; the default
+    is to check.
     """
 
-    __slots__ = ("name", "forward", "vjp", "symbol", "rules", "selective")
+    __slots__ = ("name", "forward", "vjp", "symbol", "rules", "selective", "exact_shapes")
 
-    def __init__(self, name, forward, vjp, symbol=None, rules=(), selective=False):
+    def __init__(self, name, forward, vjp, symbol=None, rules=(), selective=False,
+                 exact_shapes=False):
         self.name = name
         self.forward = forward
         self.vjp = vjp
         self.symbol = symbol or name
         self.rules = rules
         self.selective = selective
+        self.exact_shapes = exact_shapes
 
     def __repr__(self):
         return f"<primitive {self.name}>"
 
 
-def defprimitive(name, forward, vjp, symbol=None, rules=(), selective=False):
+def defprimitive(name, forward, vjp, symbol=None, rules=(), selective=False,
+                 exact_shapes=False):
     """Create a primitive and register it under ``name``."""
-    prim = Primitive(name, forward, vjp, symbol, rules, selective)
+    prim = Primitive(name, forward, vjp, symbol, rules, selective, exact_shapes)
     PRIMITIVES[name] = prim
     return prim
 
@@ -254,45 +263,45 @@ DIV = defprimitive(
     symbol="÷", rules=("{g} / {1}", "−{g} · {0} / {1}²"))
 NEG = defprimitive(
     "neg", np.negative, lambda g, out, a: (-g,),
-    symbol="−x", rules=("−{g}",))
+    symbol="−x", rules=("−{g}",), exact_shapes=True)
 POW = defprimitive(
     "pow", lambda a, exponent: np.power(a, exponent),
     lambda g, out, a, exponent: (g * exponent * np.power(a, exponent - 1),),
-    symbol="pow", rules=("{g} · {exponent} · {0}^({exponent} − 1)",))
+    symbol="pow", rules=("{g} · {exponent} · {0}^({exponent} − 1)",), exact_shapes=True)
 POWER = defprimitive(
     "power", np.power,
     _power_vjp, selective=True,
     symbol="**", rules=("{g} · {1} · {0}^({1} − 1)", "{g} · {out} · log({0})"))
 MATMUL = defprimitive(
     "matmul", np.matmul, _matmul_vjp, selective=True,
-    symbol="matmul", rules=("{g} @ {1}ᵀ", "{0}ᵀ @ {g}"))
+    symbol="matmul", rules=("{g} @ {1}ᵀ", "{0}ᵀ @ {g}"), exact_shapes=True)
 MATMUL_T = defprimitive(
     "matmul_t", _matmul_t, _matmul_t_vjp, selective=True,
-    symbol="@ᵀ", rules=("{g} @ {1}", "({g})ᵀ @ {0}"))
+    symbol="@ᵀ", rules=("{g} @ {1}", "({g})ᵀ @ {0}"), exact_shapes=True)
 OUTER = defprimitive(
     "outer", np.outer, _outer_vjp, selective=True,
-    symbol="outer", rules=("{g} @ {1}", "{0}ᵀ @ {g}"))
+    symbol="outer", rules=("{g} @ {1}", "{0}ᵀ @ {g}"), exact_shapes=True)
 EXP = defprimitive(
     "exp", np.exp, lambda g, out, a: (g * out,),
-    rules=("{g} · exp({0})",))
+    rules=("{g} · exp({0})",), exact_shapes=True)
 LOG = defprimitive(
     "log", np.log, lambda g, out, a: (g / a,),
-    rules=("{g} / {0}",))
+    rules=("{g} / {0}",), exact_shapes=True)
 SQRT = defprimitive(
-    "sqrt", np.sqrt, lambda g, out, a: (g / (2 * out),),
-    rules=("{g} / (2 · sqrt({0}))",))
+    "sqrt", np.sqrt, lambda g, out, a: (g / (2.0 * out),),
+    rules=("{g} / (2 · sqrt({0}))",), exact_shapes=True)
 ABS = defprimitive(
     "abs", np.abs, lambda g, out, a: (g * np.sign(a),),
-    rules=("{g} · sign({0})",))
+    rules=("{g} · sign({0})",), exact_shapes=True)
 TANH = defprimitive(
-    "tanh", np.tanh, lambda g, out, a: (g * (1 - out * out),),
-    rules=("{g} · (1 − tanh²({0}))",))
+    "tanh", np.tanh, lambda g, out, a: (g * (1.0 - out * out),),
+    rules=("{g} · (1 − tanh²({0}))",), exact_shapes=True)
 SIGMOID = defprimitive(
-    "sigmoid", _sigmoid, lambda g, out, a: (g * out * (1 - out),),
-    symbol="σ", rules=("{g} · σ({0}) · (1 − σ({0}))",))
+    "sigmoid", _sigmoid, lambda g, out, a: (g * out * (1.0 - out),),
+    symbol="σ", rules=("{g} · σ({0}) · (1 − σ({0}))",), exact_shapes=True)
 RELU = defprimitive(
-    "relu", lambda a: np.maximum(a, 0), lambda g, out, a: (g * (a > 0),),
-    rules=("{g} · [{0} > 0]",))
+    "relu", lambda a: np.maximum(a, 0), lambda g, out, a: (g * (a > 0.0),),
+    rules=("{g} · [{0} > 0]",), exact_shapes=True)
 MAXIMUM = defprimitive(
     "maximum", np.maximum,
     lambda g, out, a, b: (g * _tie_split(a, b), g * _tie_split(b, a)),
@@ -318,35 +327,35 @@ CLIP = defprimitive(
 SUM = defprimitive(
     "sum", lambda a, axis=None, keepdims=False: np.add.reduce(a, axis=axis, keepdims=keepdims),
     lambda g, out, a, axis=None, keepdims=False: (_spread(g, a.shape, axis, keepdims),),
-    symbol="Σ", rules=("broadcast({g})",))
+    symbol="Σ", rules=("broadcast({g})",), exact_shapes=True)
 MEAN = defprimitive(
     "mean", _mean,
     lambda g, out, a, axis=None, keepdims=False:
         (_spread(g / _count(a.shape, axis), a.shape, axis, keepdims),),
-    rules=("broadcast({g}) / n",))
+    rules=("broadcast({g}) / n",), exact_shapes=True)
 MAX = defprimitive(
     "max", lambda a, axis=None, keepdims=False: np.maximum.reduce(a, axis=axis, keepdims=keepdims),
     lambda g, out, a, axis=None, keepdims=False:
         (_expand_reduced(g, a.shape, axis, keepdims) * _share_of_max(a, out, axis, keepdims),),
-    rules=("{g} · [{0} = max]",))
+    rules=("{g} · [{0} = max]",), exact_shapes=True)
 RESHAPE = defprimitive(
     "reshape", lambda a, shape: np.reshape(a, shape),
     lambda g, out, a, shape: (g.reshape(a.shape),),
-    rules=("reshape({g})",))
+    rules=("reshape({g})",), exact_shapes=True)
 TRANSPOSE = defprimitive(
     "transpose", lambda a, axes=None: np.transpose(a, axes),
     lambda g, out, a, axes=None:
         (np.transpose(g, None if axes is None else np.argsort(axes)),),
-    symbol="ᵀ", rules=("{g}ᵀ",))
+    symbol="ᵀ", rules=("{g}ᵀ",), exact_shapes=True)
 GETITEM = defprimitive(
     "getitem", lambda a, index: a[index], _getitem_vjp,
-    symbol="[ ]", rules=("scatter({g})",))
+    symbol="[ ]", rules=("scatter({g})",), exact_shapes=True)
 CONCATENATE = defprimitive(
     "concatenate", lambda *arrays, axis=0: np.concatenate(arrays, axis=axis),
-    _concatenate_vjp, symbol="concat", rules=("slice({g})",))
+    _concatenate_vjp, symbol="concat", rules=("slice({g})",), exact_shapes=True)
 STACK = defprimitive(
     "stack", lambda *arrays, axis=0: np.stack(arrays, axis=axis),
-    _stack_vjp, rules=("slice({g})",))
+    _stack_vjp, rules=("slice({g})",), exact_shapes=True)
 WHERE = defprimitive(
     "where", np.where, _where_vjp,
     rules=("", "{g} · [{0}]", "{g} · [not {0}]"))
@@ -355,8 +364,8 @@ LOGSUMEXP = defprimitive(
     lambda g, out, a, axis=None, keepdims=False:
         (_expand_reduced(g, a.shape, axis, keepdims)
          * np.exp(a - _expand_reduced(out, a.shape, axis, keepdims)),),
-    rules=("{g} · softmax({0})",))
+    rules=("{g} · softmax({0})",), exact_shapes=True)
 LOG_SOFTMAX = defprimitive(
     "log_softmax", _log_softmax,
     lambda g, out, a, axis=-1: (g - np.exp(out) * np.add.reduce(g, axis=axis, keepdims=True),),
-    rules=("{g} − softmax({0}) · Σ{g}",))
+    rules=("{g} − softmax({0}) · Σ{g}",), exact_shapes=True)

@@ -138,15 +138,29 @@ class Tape:
 
     Entries are the weak references that records keep to their outputs; a
     dead entry belongs to a graph nobody can reach any more and is dropped
-    by ``compact``, which ``record`` calls once the list has doubled.
+    by ``compact`` once the list has doubled. ``tensor._recorded`` appends
+    to ``entries`` directly (it runs once per operation) and calls
+    ``after_append`` only when there is something to do.
     """
 
     def __init__(self):
-        self._entries: list[weakref.ref] = []
-        self.clock = itertools.count()   # record indices; also stamps changes to .data
+        self.entries: list[weakref.ref] = []   # changed in place only: tensor.py holds it
+        self.clock = itertools.count()   # tensor ids, record indices, changes to .data
         self.last_change = -1            # clock at the latest assignment to any .data
-        self._compact_at = 1024
+        self.compact_at = 1024
         self._roots = []                 # (weakref to root, seed) of recent backward passes
+
+    def after_append(self, tensor):
+        """Compact when due; under ``detect_anomaly``, check the new forward value.
+
+        Due is counted in entries, not clock ticks: ids and assignments to
+        .data tick the clock too, so a loop could step over every multiple
+        of 1024 forever.
+        """
+        if len(self.entries) >= self.compact_at:
+            self.compact()
+        if STATE.anomaly:
+            _check_finite("the forward value", tensor._record, tensor._data)
 
     def remember(self, root, seed):
         """Note a finished backward pass (weakly: the root may die); the latest 16 are kept."""
@@ -163,13 +177,13 @@ class Tape:
                 yield root, seed
 
     def compact(self):
-        """Drop dead entries; ``record`` calls this once the list has doubled since the last time."""
-        self._entries = [e for e in self._entries if e() is not None]
-        self._compact_at = max(1024, 2 * len(self._entries))
+        """Drop dead entries (in place) and set the next length to compact at."""
+        self.entries[:] = [e for e in self.entries if e() is not None]
+        self.compact_at = max(1024, 2 * len(self.entries))
 
     def reversed_records(self, upto):
         """Live records with index <= ``upto``, newest first."""
-        for entry in reversed(self._entries):
+        for entry in reversed(self.entries):
             tensor = entry()
             if tensor is not None:
                 record = tensor._record
@@ -251,7 +265,8 @@ def reverse_pass(root, seed, grads, free_graph=False, keep_all=False, receivers=
     The gradient arriving at each record's output is final by the time the
     loop reaches it: every consumer was recorded later, so was visited
     earlier. A VJP may return a gradient in its broadcast shape; it is summed
-    back to the input's shape here, once for every primitive.
+    back to the input's shape here, once for every primitive (unless the
+    primitive promises ``exact_shapes``).
 
     ``grads`` (a dict, filled in place) ends up holding the gradient of every
     leaf and of every tensor that retains its gradient; with ``keep_all``, of
@@ -275,7 +290,7 @@ def reverse_pass(root, seed, grads, free_graph=False, keep_all=False, receivers=
     take = grads.get if keep_all else grads.pop
     new_tuple = tuple.__new__
     pending = 1     # outputs holding a gradient whose record is not visited yet
-    for entry in reversed(TAPE._entries):
+    for entry in reversed(TAPE.entries):
         output = entry()
         if output is None:
             continue
@@ -295,10 +310,8 @@ def reverse_pass(root, seed, grads, free_graph=False, keep_all=False, receivers=
             _check_unchanged(record)
         # The common shapes of call spelled out: a generic *args/**params call costs more
         # than many a small VJP. Selective VJPs (matmul, ...) take two inputs, no params.
-        inputs = record.inputs
-        primitive = record.primitive
+        inputs, primitive, params = record.inputs, record.primitive, record.params
         if len(inputs) == 1:
-            params = record.params
             if params:
                 sent_all = primitive.vjp(g, output._data, inputs[0]._data, **params)
             else:
@@ -307,18 +320,18 @@ def reverse_pass(root, seed, grads, free_graph=False, keep_all=False, receivers=
             a, b = inputs
             sent_all = primitive.vjp(g, output._data, a._data, b._data,
                                      needs=(a.requires_grad, b.requires_grad))
-        elif len(inputs) == 2 and not record.params:
+        elif len(inputs) == 2 and not params:
             a, b = inputs
             sent_all = primitive.vjp(g, output._data, a._data, b._data)
         else:
-            sent_all = primitive.vjp(g, output._data, *[t._data for t in inputs],
-                                     **record.params)
+            sent_all = primitive.vjp(g, output._data, *[t._data for t in inputs], **params)
         if snapshots:
             updates = []
+        exact_shapes = primitive.exact_shapes
         for tensor, sent in zip(inputs, sent_all):
             if sent is None or not tensor.requires_grad:
                 continue
-            if sent.shape != tensor._data.shape:
+            if not exact_shapes and sent.shape != tensor._data.shape:
                 sent = unbroadcast(sent, tensor._data.shape)
             if anomaly:
                 _check_finite("the gradient sent to an input", record, sent)
@@ -342,22 +355,24 @@ def reverse_pass(root, seed, grads, free_graph=False, keep_all=False, receivers=
             return      # everything older on the tape belongs to other graphs
 
 
-def backward_steps(root, grad=None, retain_graph=False, snapshots=True):
-    """``reverse_pass`` plus what ``backward()`` leaves behind.
+def _backward(root, grad, retain_graph, snapshots):
+    """The walk that ``backward_steps`` and ``backward()`` share, and what it leaves behind.
 
-    When the walk ends, leaves that require grad (and tensors that asked to
+    Returns the ``reverse_pass`` generator and a function to call once it is
+    exhausted: leaves that require grad (and tensors that asked to
     ``retain_grad``) get ``.grad`` added to, as in PyTorch, and the root is
     remembered so that a drawing made afterwards can show every gradient.
-    ``backward()`` is this generator run to the end with ``snapshots=False``
-    (it yields the visited records instead of ``Step`` snapshots; see
-    ``reverse_pass``).
     """
     seed = _seed(root, grad)
     grads = {}
     # A recorded root that retains its gradient is collected by the walk itself.
     receivers = [root] if root._record is None else []
-    yield from reverse_pass(root, seed, grads, free_graph=not retain_graph, receivers=receivers,
-                            snapshots=snapshots)
+    walk = reverse_pass(root, seed, grads, free_graph=not retain_graph, receivers=receivers,
+                        snapshots=snapshots)
+    return walk, lambda: _deliver(root, seed, grads, receivers)
+
+
+def _deliver(root, seed, grads, receivers):
     handed_out = {id(seed)}
     for tensor in receivers:
         g = grads[tensor._id]
@@ -376,10 +391,26 @@ def backward_steps(root, grad=None, retain_graph=False, snapshots=True):
     TAPE.remember(root, seed)
 
 
+def backward_steps(root, grad=None, retain_graph=False, snapshots=True):
+    """A backward pass, one ``Step`` snapshot per operation: what the stepper replays.
+
+    ``snapshots=False`` yields the visited records instead (see ``reverse_pass``).
+    """
+    walk, finish = _backward(root, grad, retain_graph, snapshots)
+    yield from walk
+    finish()
+
+
 def run_backward(root, grad=None, retain_graph=False):
-    """Consume ``backward_steps`` to the end: this *is* ``Tensor.backward``."""
-    for _ in backward_steps(root, grad, retain_graph, snapshots=False):
+    """``Tensor.backward``: the walk of ``backward_steps`` run to the end, without snapshots.
+
+    It iterates ``reverse_pass`` itself rather than through ``backward_steps``:
+    the same walk and the same arithmetic, one generator layer fewer per step.
+    """
+    walk, finish = _backward(root, grad, retain_graph, snapshots=False)
+    for _ in walk:
         pass
+    finish()
 
 
 def gradients(tensor):
@@ -398,28 +429,6 @@ def gradients(tensor):
                 pass
             return grads
     return {}
-
-
-_new_record = tuple.__new__  # skips NamedTuple's Python-level __new__
-
-
-def record(primitive, inputs, output, params):
-    """Append the operation that produced ``output`` to the tape; returns ``output``."""
-    entry = _weakref(output)
-    output._record = _new_record(Record, (next(TAPE.clock), primitive, inputs, entry, params,
-                                          STATE.scope))
-    entries = TAPE._entries
-    entries.append(entry)
-    # Counted in entries, not clock ticks: assignments to .data also tick the
-    # clock, so a training loop could step over every multiple of 1024 forever.
-    if len(entries) >= TAPE._compact_at:
-        TAPE.compact()
-    if STATE.anomaly:
-        _check_finite("the forward value", output._record, output._data)
-    return output
-
-
-_weakref = weakref.ref
 
 
 __all__ = ["Record", "Update", "Step", "TAPE", "backward_steps", "reverse_pass", "gradients",

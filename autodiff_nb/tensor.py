@@ -6,16 +6,18 @@ reverse pass lives in ``tape.py``; this module is only the front end.
 """
 from __future__ import annotations
 
-import itertools
 import numbers
+import weakref
 
 import numpy as np
 
 from . import primitives as P
 from .errors import DTypeError, ShapeError, at_user_line
-from .tape import STATE, TAPE, record, run_backward
+from .tape import STATE, TAPE, Record, run_backward
 
-_ids = itertools.count()
+# One clock numbers tensors (their ids), records (their tape index) and
+# changes to .data, so "recorded before this change" is a comparison of ints.
+_clock = TAPE.clock
 
 
 def _shape_problem(prim, inputs, params):
@@ -84,27 +86,38 @@ def apply(prim, *args, **params):
 
 _NO_PARAMS = {}
 _new_tensor = object.__new__
+_new_record = tuple.__new__  # skips NamedTuple's Python-level __new__
+_weakref = weakref.ref
+_entries = TAPE.entries
 
 
 def _wrap(data):
     """A new unrecorded Tensor around ``data`` (NumPy returns scalars from 0-d arithmetic)."""
     tensor = _new_tensor(Tensor)
     tensor._data = data if type(data) is np.ndarray else np.asarray(data)
-    tensor._id = next(_ids)
+    tensor._id = next(_clock)
     return tensor
 
 
 def _recorded(prim, inputs, data, params):
     """A new Tensor around ``data``, recorded on the tape as ``prim(*inputs, **params)``.
 
-    ``_wrap`` written out rather than called: this runs once per recorded
-    operation, and a Python call is a noticeable share of its cost.
+    This is the one place where records are made. The tensor's id doubles as
+    its record's index (one clock tick), the record holds its output through
+    the same weak reference that the tape keeps (``Tape``: no cycle), and
+    ``_wrap`` is written out rather than called: this runs once per recorded
+    operation, where a Python call is a noticeable share of the cost.
     """
     tensor = _new_tensor(Tensor)
     tensor._data = data if type(data) is np.ndarray else np.asarray(data)
-    tensor._id = next(_ids)
+    tensor._id = index = next(_clock)
     tensor.requires_grad = True
-    return record(prim, inputs, tensor, params)
+    entry = _weakref(tensor)
+    tensor._record = _new_record(Record, (index, prim, inputs, entry, params, STATE.scope))
+    _entries.append(entry)
+    if len(_entries) >= TAPE.compact_at or STATE.anomaly:
+        TAPE.after_append(tensor)
+    return tensor
 
 
 def _unary(prim):
@@ -183,7 +196,7 @@ class Tensor:
                 f"Tensor: requires_grad=True needs floating point data, got dtype "
                 f"{array.dtype} of shape {array.shape}; convert with .astype(float)"))
         self._data = array
-        self._id = next(_ids)
+        self._id = next(_clock)
         if requires_grad:
             self.requires_grad = True
         if name is not None:

@@ -508,7 +508,7 @@ def bench_chain(size, args):
 
 def live_records():
     """Records on the tape whose output is still alive (a leak would make this grow)."""
-    return sum(1 for entry in ad.TAPE._entries if entry() is not None)
+    return sum(1 for entry in ad.TAPE.entries if entry() is not None)
 
 
 def bench_memory(args, x_all, y_all, params):

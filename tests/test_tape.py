@@ -110,14 +110,14 @@ def test_scope_labels_records_and_nests():
 
 def test_no_grad_records_nothing():
     x = leaf([1.0, 2.0])
-    before = len(TAPE._entries)
+    before = len(TAPE.entries)
     with ad.no_grad():
         y = ad.tanh(x * 3.0).sum()
         with ad.enable_grad():
             z = x * 2.0
     assert y._record is None and not y.requires_grad
     assert z._record is not None and z.requires_grad
-    assert len(TAPE._entries) == before + 1
+    assert len(TAPE.entries) == before + 1
 
     @ad.no_grad()
     def evaluate(t):
@@ -364,7 +364,7 @@ def test_tape_does_not_grow_over_training_iterations():
     X = rng.standard_normal((8, 3))
 
     def live():
-        return sum(entry() is not None for entry in TAPE._entries)
+        return sum(entry() is not None for entry in TAPE.entries)
 
     def train_step():
         loss = ((ad.tanh(Tensor(X) @ W + b) - 0.5) ** 2).mean()
@@ -384,7 +384,7 @@ def test_tape_does_not_grow_over_training_iterations():
         for _ in range(400):
             train_step()
         assert live() == baseline
-        assert len(TAPE._entries) <= max(2048, 4 * baseline)  # dead entries are dropped
+        assert len(TAPE.entries) <= max(2048, 4 * baseline)  # dead entries are dropped
 
 
 def test_graph_creates_no_reference_cycles():

@@ -13,8 +13,8 @@ import numpy as np
 
 from ..errors import GraphError, ShapeError, at_user_line
 from ..primitives import PRIMITIVES, Primitive
-from ..tape import Step, Update, record
-from ..tensor import Tensor, _wrap
+from ..tape import Step, Update
+from ..tensor import Tensor, _recorded, _wrap
 from .utils import GradientBuffer
 
 # The registry primitive each handout backward function undoes. Matched by the
@@ -229,8 +229,13 @@ class Autograd:
             inputs = tuple(self._tensor(array, "x" if target is None else "w")
                            for array, target in zip(operation.inputs,
                                                     operation.gradients_to_update))
-            output = self._tensor(operation.output)
-            record(_handout_primitive(operation.backward_operation), inputs, output, {})
+            # A new recorded Tensor for the output, keeping what label() gave the old one.
+            labelled = self._tensors.get(id(operation.output))
+            output = _recorded(_handout_primitive(operation.backward_operation), inputs,
+                               operation.output, {})
+            if labelled is not None:
+                output.name, output.requires_grad = labelled[1].name, labelled[1].requires_grad
+            self._tensors[id(operation.output)] = (operation.output, output)
             operation._record = output._record
         return operation._record
 
