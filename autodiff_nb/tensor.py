@@ -91,12 +91,23 @@ _weakref = weakref.ref
 _entries = TAPE.entries
 
 
+def _start(tensor, data, requires_grad=False, name=None):
+    """Set every field of a new ``tensor`` (slots: a field read before it is set would raise)."""
+    tensor._data = data
+    tensor._id = next(_clock)
+    tensor._record = None
+    tensor.requires_grad = requires_grad
+    tensor.name = name
+    tensor.grad = None
+    tensor._changed_at = -1
+    tensor._freed = False
+    tensor._retains_grad = False
+    return tensor
+
+
 def _wrap(data):
     """A new unrecorded Tensor around ``data`` (NumPy returns scalars from 0-d arithmetic)."""
-    tensor = _new_tensor(Tensor)
-    tensor._data = data if type(data) is np.ndarray else np.asarray(data)
-    tensor._id = next(_clock)
-    return tensor
+    return _start(_new_tensor(Tensor), data if type(data) is np.ndarray else np.asarray(data))
 
 
 def _recorded(prim, inputs, data, params):
@@ -105,13 +116,17 @@ def _recorded(prim, inputs, data, params):
     This is the one place where records are made. The tensor's id doubles as
     its record's index (one clock tick), the record holds its output through
     the same weak reference that the tape keeps (``Tape``: no cycle), and
-    ``_wrap`` is written out rather than called: this runs once per recorded
-    operation, where a Python call is a noticeable share of the cost.
+    ``_start`` is written out rather than called: this runs once per recorded
+    operation, where a Python call is a noticeable share of the cost
+    (``test_every_field_is_set`` keeps the two in step).
     """
     tensor = _new_tensor(Tensor)
     tensor._data = data if type(data) is np.ndarray else np.asarray(data)
     tensor._id = index = next(_clock)
     tensor.requires_grad = True
+    tensor.name = tensor.grad = None
+    tensor._changed_at = -1
+    tensor._freed = tensor._retains_grad = False
     entry = _weakref(tensor)
     tensor._record = _new_record(Record, (index, prim, inputs, entry, params, STATE.scope))
     _entries.append(entry)
@@ -170,14 +185,20 @@ class Tensor:
     point tensors can require a gradient.
     """
 
-    # Defaults live on the class so that creating a tensor stores only what differs.
-    _record = None          # the Record that produced this tensor (None for leaves)
-    requires_grad = False
-    name = None
-    grad = None             # .grad: on leaves that require grad, after backward
-    _changed_at = -1        # tape clock at the last assignment to .data
-    _freed = False          # set once a backward pass went through this tensor's record
-    _retains_grad = False
+    # Slots, not an instance dict: no dict to allocate per tensor, and the reverse pass
+    # reads these fields once per operation. ``_start`` sets every one of them.
+    __slots__ = (
+        "_data",            # the NumPy array
+        "_id",              # tape-assigned id (for a recorded tensor, also its record's index)
+        "_record",          # the Record that produced this tensor (None for leaves)
+        "requires_grad",
+        "name",
+        "grad",             # .grad: on leaves that require grad, after backward
+        "_changed_at",      # tape clock at the last assignment to .data
+        "_freed",           # set once a backward pass went through this tensor's record
+        "_retains_grad",
+        "__weakref__",      # the tape and records refer to outputs weakly
+    )
     __array_ufunc__ = None  # make ``ndarray * Tensor`` call Tensor.__rmul__
 
     def __init__(self, data, requires_grad=False, name=None, dtype=None):
@@ -195,12 +216,7 @@ class Tensor:
             raise DTypeError(at_user_line(
                 f"Tensor: requires_grad=True needs floating point data, got dtype "
                 f"{array.dtype} of shape {array.shape}; convert with .astype(float)"))
-        self._data = array
-        self._id = next(_clock)
-        if requires_grad:
-            self.requires_grad = True
-        if name is not None:
-            self.name = str(name)
+        _start(self, array, bool(requires_grad), None if name is None else str(name))
 
     # --- data and metadata -------------------------------------------------
     @property

@@ -245,3 +245,19 @@ def test_a_tensor_subclass_operand_stays_on_the_graph():
     (x * w + ad.maximum(x, w)).sum().backward()
     np.testing.assert_array_equal(w.grad, [1.0 + 1.0, 2.0 + 1.0])   # d/dw (x*w + max(x, w))
     np.testing.assert_array_equal(x.grad, [3.0, 4.0])
+
+
+def test_every_field_is_set():
+    """Tensor uses slots: each way of making one (constructor, unrecorded result, recorded
+    result, a constant lifted from a number) must set every field, or reading it raises."""
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    with ad.no_grad():
+        unrecorded = x * 2.0
+    made = {"constructor": x, "unrecorded": unrecorded, "recorded": x * x,
+            "lifted constant": (3.0 - x)._record.inputs[0], "detached": x.detach()}
+    fields = [f for f in Tensor.__slots__ if f != "__weakref__"]
+    for how, tensor in made.items():
+        missing = [f for f in fields if not hasattr(tensor, f)]
+        assert not missing, f"{how}: fields never set: {missing}"
+    assert made["recorded"].requires_grad and made["recorded"]._record is not None
+    assert not made["unrecorded"].requires_grad and made["unrecorded"]._record is None
