@@ -9,10 +9,7 @@ A script, not a test: ``python bench/bench_engine.py`` prints, in one run,
 3. resident memory over many autodiff_nb training steps at batch 32;
 
 each as a ratio to hand-written NumPy measured in the same run, beside the
-targets. Each of the three parts runs in a fresh Python process (this script
-again, with ``--part``), as pyperf runs its workers: what one part leaves
-behind must not slow another (after the MLP parts, every Python-level
-system's chain ran 2-19% slower; bench/README.md). Every system starts from the same float64 weights and sees the same
+targets. Every system starts from the same float64 weights and sees the same
 batches; the run aborts if any system's losses (or chain gradients) drift
 from hand-written NumPy beyond ``--rtol``, since a timing of a wrong
 computation means nothing. Everything runs on one BLAS thread, and systems
@@ -27,17 +24,15 @@ from __future__ import annotations
 import argparse
 import gc
 import cProfile
-import json
 import math
 from importlib import metadata
 import os
 import platform
 import pstats
 import statistics
-import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -81,8 +76,6 @@ TARGETS = {                   # autodiff_nb time / hand-written NumPy time, at m
     "mlp512": 1.15,
     "chain1": 2.5,
 }
-PARTS = ("memory", "mlp", "chain")   # each runs in a fresh process
-RESULT = "RESULT "                   # prefix of a part's JSON line
 NUMPY = "NumPy (hand-written)"
 TABLE_HEADER_START = "| Benchmark | " + NUMPY
 
@@ -654,9 +647,6 @@ def parse_args(argv=None):
                         help="links of the elementwise chain (default 1000; --quick 200)")
     parser.add_argument("--rtol", type=float, default=1e-8,
                         help="largest relative loss difference to hand-written NumPy (1e-8)")
-    parser.add_argument("--part", choices=PARTS,
-                        help="run only this part, in this process, and end with its results as "
-                             "a JSON line (a full run starts one process per part)")
     parser.add_argument("--profile", action="store_true",
                         help="print cProfile tables of the autodiff_nb MLP step and chain instead")
     args = parser.parse_args(argv)
@@ -673,59 +663,31 @@ def parse_args(argv=None):
     return args
 
 
-def run_part(part, args, x_all, y_all, params):
-    """One part's checks (printed) and results (returned, JSON-ready)."""
-    if part == "memory":
-        return bench_memory(args, x_all, y_all, params)
-    if part == "mlp":
-        return [asdict(bench_mlp(batch, args, x_all, y_all, params)) for batch in (32, 512)]
-    return [asdict(bench_chain(size, args)) for size in (1, 1000)]
-
-
-def part_in_fresh_process(part, argv):
-    """Run this script with ``--part``; pass its printed checks on and return its results."""
-    command = [sys.executable, os.path.abspath(__file__), *argv, "--part", part]
-    child = subprocess.run(command, stdout=subprocess.PIPE, text=True)
-    result = None
-    for line in child.stdout.splitlines():
-        if line.startswith(RESULT):
-            result = json.loads(line[len(RESULT):])
-        else:
-            print(line, flush=True)
-    if child.returncode != 0 or result is None:
-        sys.exit(child.returncode or 1)
-    return result
-
-
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     threadpool_limits(1)
     if torch is not None:
         torch.set_num_threads(1)
-    if args.profile or args.part:
-        x_all, y_all = digits()
-        params = initial_weights()
-        if args.profile:
-            profile(args, x_all, y_all, params)
-        else:
-            print(RESULT + json.dumps(run_part(args.part, args, x_all, y_all, params)))
+    x_all, y_all = digits()
+    params = initial_weights()
+    if args.profile:
+        profile(args, x_all, y_all, params)
         return
     started = time.perf_counter()
     print("# autodiff_nb engine benchmark" + (" (--quick smoke run)" if args.quick else "") + "\n")
     print_environment()
+    # Memory first, on a heap that only the imports have grown: memory that the other
+    # benchmarks free stays in the process and could hide a leak.
+    memory = bench_memory(args, x_all, y_all, params)
     print("## Checks\n", flush=True)
-    # Memory first, on a heap that only the imports have grown: memory that other
-    # benchmarks free stays in a process and could hide a leak.
-    memory = part_in_fresh_process("memory", argv)
-    rows = [Row(**row) for part in ("mlp", "chain") for row in part_in_fresh_process(part, argv)]
+    rows = [bench_mlp(32, args, x_all, y_all, params), bench_mlp(512, args, x_all, y_all, params),
+            bench_chain(1, args), bench_chain(1000, args)]
     print("\n## Time per MLP step / per chain operation (median; ratio to hand-written NumPy)\n")
     print_table(rows, [s.name for s in systems()])
     print(f"\nMLP: {args.rounds} rounds × {args.steps_per_round} timed steps per system after "
           f"{args.check_steps} warm-up steps. Chain: {args.chain_length} links × {OPS_PER_LINK} ops "
           f"(mul, add, tanh), forward and backward, {args.chain_rounds} run(s) per system after "
-          f"a warm-up run; time per op = time per run / {OPS_PER_LINK * args.chain_length}. "
-          f"Memory, MLP and chain each ran in a fresh process.\n")
+          f"a warm-up run; time per op = time per run / {OPS_PER_LINK * args.chain_length}.\n")
     print("## Resident memory\n", flush=True)
     print_memory(memory)
     print(f"\nTotal time {time.perf_counter() - started:.0f} s")

@@ -18,7 +18,7 @@ def test_bench_engine_quick_smoke():
     for module in ("sklearn", "threadpoolctl", "psutil"):
         pytest.importorskip(module)
     result = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--steps", "50"],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "| Benchmark | NumPy (hand-written) | autodiff_nb |" in result.stdout
     assert "Loss curves agree with hand-written NumPy at batch 32" in result.stdout
