@@ -110,6 +110,13 @@ def _wrap(data):
     return _start(_new_tensor(Tensor), data if type(data) is np.ndarray else np.asarray(data))
 
 
+def _restore(data, requires_grad, name, grad):
+    """Rebuild a Tensor from what ``Tensor.__reduce__`` gave (copy, deepcopy, pickle)."""
+    tensor = _start(_new_tensor(Tensor), data, requires_grad, name)
+    tensor.grad = grad
+    return tensor
+
+
 def _recorded(prim, inputs, data, params):
     """A new Tensor around ``data``, recorded on the tape as ``prim(*inputs, **params)``.
 
@@ -246,6 +253,16 @@ class Tensor:
     def detach(self):
         """The same data, cut off from the graph."""
         return _wrap(self._data)
+
+    def __reduce__(self):
+        """Copies and pickles are new leaves with ids of their own, as in PyTorch.
+
+        A copy that kept its original's id would share its gradient: in
+        ``w * deepcopy(w)`` both factors would receive the sum of the two.
+        ``copy.copy`` shares the array, ``copy.deepcopy`` and pickle copy it;
+        ``requires_grad``, ``name`` and ``.grad`` come along, the graph does not.
+        """
+        return _restore, (self._data, self.requires_grad, self.name, self.grad)
 
     def retain_grad(self):
         """Keep ``.grad`` on this intermediate tensor after backward."""

@@ -261,3 +261,25 @@ def test_every_field_is_set():
         assert not missing, f"{how}: fields never set: {missing}"
     assert made["recorded"].requires_grad and made["recorded"]._record is not None
     assert not made["unrecorded"].requires_grad and made["unrecorded"]._record is None
+
+
+def test_copies_and_pickles_are_leaves_with_their_own_gradient():
+    import copy
+    import pickle
+
+    w = Tensor([2.0, 3.0], requires_grad=True, name="w")
+    w.grad = np.array([0.5, 0.5])
+    deep, shallow = copy.deepcopy(w), copy.copy(w)
+    pickled = pickle.loads(pickle.dumps(w))
+    for twin in (deep, shallow, pickled):
+        assert twin._id != w._id and twin.name == "w" and twin.requires_grad
+        np.testing.assert_array_equal(twin.data, w.data)
+        np.testing.assert_array_equal(twin.grad, w.grad)
+    assert shallow.data is w.data and deep.data is not w.data
+    deep.data = np.array([5.0, 7.0])
+    w.grad = deep.grad = None
+    (w * deep).sum().backward()
+    np.testing.assert_array_equal(w.grad, [5.0, 7.0])
+    np.testing.assert_array_equal(deep.grad, [2.0, 3.0])
+    recorded = copy.deepcopy(w * 2.0)
+    assert recorded.is_leaf and recorded.requires_grad
