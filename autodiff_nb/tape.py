@@ -6,10 +6,11 @@ plain reverse loop, no graph search. Gradients live in a dict keyed by
 tape-assigned tensor ids (never array addresses) and are summed out of place,
 so add's VJP may hand the very same array to both of its inputs.
 
-``backward_steps`` yields one ``Step`` snapshot per reverse step; ``backward``
-is nothing but a loop that consumes it (with the snapshot objects switched
-off, as nobody looks at them), so the stepper that replays those snapshots
-shows exactly what the engine did.
+``reverse_pass`` is the one walk: ``backward_steps`` yields its ``Step``
+snapshots, one per reverse step, and ``backward`` is nothing but a loop over
+the same generator (with the snapshot objects switched off, as nobody looks
+at them), followed by the same delivery of ``.grad``; so the stepper that
+replays those snapshots shows exactly what the engine did.
 
 Memory: a record holds its inputs strongly and its output only through a
 weak reference, and the tape holds records only through those same weak

@@ -1,8 +1,8 @@
 """``step_through(loss)``: a ``Stepper`` that replays the reverse pass one operation at a time.
 
 ``step_through`` IS a backward pass: it consumes the engine's
-``backward_steps`` generator once (as ``backward()`` does) and keeps the
-``Step`` snapshots. So afterwards leaves hold their ``.grad`` (added to, as
+``backward_steps`` generator once (the walk and the ``.grad`` delivery that
+``backward()`` runs) and keeps the ``Step`` snapshots. So afterwards leaves hold their ``.grad`` (added to, as
 after ``backward()``), the graph is freed unless ``retain_graph=True``, and
 for an ``autodiff_nb.mytorch.Autograd`` engine the gradient buffer and the
 layers' ``dW``/``db`` are filled. Call it *instead of* ``backward()``, not
