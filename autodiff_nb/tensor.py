@@ -160,27 +160,33 @@ def _unary(prim):
     return method
 
 
-def _binary(prim, reflected=False):
-    """A Tensor operator for a two-input primitive, e.g. ``__mul__`` (``__rmul__`` when reflected)."""
+def _binary(prim):
+    """A Tensor operator for a two-input primitive, e.g. ``__mul__``."""
     forward = prim.forward
 
     def method(self, other):
         if type(other) is not Tensor:
             other = _lift(other, self)
-        a, b = self, other
-        if reflected:
-            a, b = other, self
         try:
-            data = forward(a._data, b._data)
+            data = forward(self._data, other._data)
         except (ValueError, TypeError) as exc:
-            message = _shape_problem(prim, (a, b), _NO_PARAMS)
+            message = _shape_problem(prim, (self, other), _NO_PARAMS)
             raise ShapeError(at_user_line(f"{message}\n  ({exc})")) from None
-        if (a.requires_grad or b.requires_grad) and STATE.grad_enabled:
-            return _recorded(prim, (a, b), data, _NO_PARAMS)
+        if (self.requires_grad or other.requires_grad) and STATE.grad_enabled:
+            return _recorded(prim, (self, other), data, _NO_PARAMS)
         return _wrap(data)
 
-    method.__name__ = f"__{'r' if reflected else ''}{prim.name}__"
+    method.__name__ = f"__{prim.name}__"
     return method
+
+
+def _reflected(method):
+    """``__rmul__`` from ``__mul__``: the number or array on the left becomes a Tensor first."""
+    def reflected(self, other):
+        return method(_lift(other, self), self)
+
+    reflected.__name__ = "__r" + method.__name__[2:]
+    return reflected
 
 
 class Tensor:
@@ -318,15 +324,15 @@ class Tensor:
 
     # --- arithmetic --------------------------------------------------------
     __add__ = _binary(P.ADD)
-    __radd__ = _binary(P.ADD, reflected=True)
+    __radd__ = _reflected(__add__)
     __sub__ = _binary(P.SUB)
-    __rsub__ = _binary(P.SUB, reflected=True)
+    __rsub__ = _reflected(__sub__)
     __mul__ = _binary(P.MUL)
-    __rmul__ = _binary(P.MUL, reflected=True)
+    __rmul__ = _reflected(__mul__)
     __truediv__ = _binary(P.DIV)
-    __rtruediv__ = _binary(P.DIV, reflected=True)
+    __rtruediv__ = _reflected(__truediv__)
     __matmul__ = _binary(P.MATMUL)
-    __rmatmul__ = _binary(P.MATMUL, reflected=True)
+    __rmatmul__ = _reflected(__matmul__)
     __neg__ = _unary(P.NEG)
 
     def __pow__(self, exponent):
