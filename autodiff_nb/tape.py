@@ -395,12 +395,9 @@ def _deliver(root, seed, grads, receivers):
     TAPE.remember(root, seed)
 
 
-def backward_steps(root, grad=None, retain_graph=False, snapshots=True):
-    """A backward pass, one ``Step`` snapshot per operation: what the stepper replays.
-
-    ``snapshots=False`` yields the visited records instead (see ``reverse_pass``).
-    """
-    walk, finish = _backward(root, grad, retain_graph, snapshots)
+def backward_steps(root, grad=None, retain_graph=False):
+    """A backward pass, one ``Step`` snapshot per operation: what the stepper replays."""
+    walk, finish = _backward(root, grad, retain_graph, snapshots=True)
     yield from walk
     finish()
 

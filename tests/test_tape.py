@@ -9,7 +9,7 @@ import pytest
 
 import autodiff_nb as ad
 from autodiff_nb import Tensor
-from autodiff_nb.tape import TAPE, Record, backward_steps, gradients, reverse_pass
+from autodiff_nb.tape import TAPE, Record, _backward, backward_steps, gradients, reverse_pass
 
 
 def leaf(values, name=None):
@@ -269,10 +269,12 @@ def test_backward_equals_the_final_state_of_backward_steps():
 
 
 def test_backward_walks_the_same_records_as_the_snapshots_without_building_them():
-    # backward() runs backward_steps with snapshots=False: the same walk, records instead of Steps.
+    # backward() runs the walk of backward_steps with snapshots=False: records instead of Steps.
     x1, w1, loss1 = small_graph()
     x2, w2, loss2 = small_graph()
-    walked = list(backward_steps(loss1, snapshots=False))
+    walk, finish = _backward(loss1, None, retain_graph=False, snapshots=False)
+    walked = list(walk)
+    finish()
     stepped = list(backward_steps(loss2))
     assert all(type(r) is Record for r in walked)
     assert [r.primitive.name for r in walked] == [s.record.primitive.name for s in stepped]

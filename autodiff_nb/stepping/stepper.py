@@ -2,10 +2,10 @@
 
 ``step_through`` IS a backward pass: it consumes the engine's
 ``backward_steps`` generator once (the walk and the ``.grad`` delivery that
-``backward()`` runs) and keeps the ``Step`` snapshots. So afterwards leaves hold their ``.grad`` (added to, as
-after ``backward()``), the graph is freed unless ``retain_graph=True``, and
-for an ``autodiff_nb.mytorch.Autograd`` engine the gradient buffer and the
-layers' ``dW``/``db`` are filled. Call it *instead of* ``backward()``, not
+``backward()`` runs) and keeps the ``Step`` snapshots. So afterwards leaves
+hold their ``.grad`` (added to, as after ``backward()``), the graph is freed
+unless ``retain_graph=True``, and for an ``autodiff_nb.mytorch.Autograd``
+engine the gradient buffer and the layers' ``dW``/``db`` are filled. Call it *instead of* ``backward()``, not
 after it (a second backward through a freed graph is refused).
 
 Frames: 0 is "after the forward pass, before backward"; frame k is the state
