@@ -324,8 +324,11 @@ def test_add_operation_refuses_mismatched_lengths():
 def test_add_operation_refuses_an_output_that_is_an_input_and_non_arrays():
     engine = Autograd()
     a = np.ones(3)
+    b = a * 2.0
+    engine.add_operation([a], b, [None], F.identity_backward)
+    b += a      # in place: b is already on the tape, as the output of the operation above
     with pytest.raises(GraphError, match="same array as input 0"):
-        engine.add_operation([a], a, [None], F.identity_backward)
+        engine.add_operation([b, a], b, [None, None], F.add_backward)
     with pytest.raises(TypeError, match="input 1 is a float"):
         engine.add_operation([a, 2.0], a * 2.0, [None, None], F.mul_backward)
     with pytest.raises(ShapeError, match=r"gradients_to_update\[1\] has shape \(3, 2\)"):
@@ -491,3 +494,53 @@ def test_draw_and_step_through_accept_the_engine():
     twin, twin_layer, _, twin_loss = small_network()
     twin_loss.backward()
     np.testing.assert_array_equal(layer.dW, twin_layer.dW)
+
+
+# --- what the course's own code does (handout-api-hw2-hw3.md) ---------------------------
+
+def _hw3_tanh_backward(grad, a, state=None):
+    """HW3's tanh_backward: with the state, the pair (gradient, None)."""
+    return grad * (1 - state ** 2), None
+
+
+def test_an_output_recorded_as_its_own_input_when_new_to_the_engine():
+    # HW3's given Tanh: inputs=[x, self.state], output=self.state.
+    engine = Autograd()
+    x = np.array([0.3, -1.2, 2.0])
+    state = np.tanh(x)
+    engine.add_operation([x, state], state, [None, None], _hw3_tanh_backward)
+    total = np.sum(state)
+    engine.add_operation([state], total, [None], F.sum_backward)
+    engine.backward(1)
+    np.testing.assert_allclose(engine.gradient_buffer.get_param(x), 1 - np.tanh(x) ** 2)
+    assert engine.operation_list[0].inputs[1] is not state        # recorded through a copy
+    np.testing.assert_array_equal(engine.operation_list[0].inputs[1], state)
+
+
+def test_extra_trailing_nones_from_a_backward_function_are_ignored():
+    # HW2's handout documents downsampling*_backward (two inputs) as returning three values.
+    def downsample_backward(grad, a, factor):
+        full = np.zeros_like(a)
+        full[..., ::int(factor[0])] = grad
+        return full, None, None
+
+    engine = Autograd()
+    a = np.arange(6.0)
+    factor = np.array([2])
+    out = a[::2].copy()
+    engine.add_operation([a, factor], out, [None, None], downsample_backward)
+    engine.backward(np.ones(3))
+    np.testing.assert_array_equal(engine.gradient_buffer.get_param(a), [1, 0, 1, 0, 1, 0])
+    with pytest.raises(GraphError, match="returned 3 gradient"):
+        engine2 = Autograd()
+        engine2.add_operation([a, factor], out.copy(), [None, None],
+                              lambda grad, a, factor: (np.zeros_like(a), None, np.ones(1)))
+        engine2.backward(np.ones(3))
+
+
+def test_autograd_takes_hw3s_debug_argument(capsys):
+    engine = Autograd(debug=True)
+    a = np.ones(2)
+    engine.add_operation([a], a * 2.0, [None], F.identity_backward)
+    assert "identity_backward" in capsys.readouterr().out
+    assert Autograd(debug=False).debug is False
