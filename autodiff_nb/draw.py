@@ -58,7 +58,7 @@ Drawing a reverse pass in progress
 ----------------------------------
 ``grads=`` takes a dict ``{tensor or tensor._id: gradient array}`` instead of
 ``True``: those gradients are drawn, every other gradient row reads "—".
-The ``grads`` dict that ``autodiff_nb.tape.reverse_pass`` fills (keyed by
+The ``grads`` dict that ``autodiff_nb.core.tape.backward_steps`` fills (keyed by
 tensor id) can be passed as it is. ``highlight=`` takes Tensors and/or Records
 (one or a list): their nodes get a thick magenta border, a highlighted
 operation's edges too. Neither option changes any id, and neither changes the

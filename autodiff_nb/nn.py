@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import functions as F
-from .errors import ShapeError, at_user_line
-from .tape import STATE
-from .tensor import Tensor
+from .core import functions as F
+from .core.errors import ShapeError, at_user_line
+from .core.tape import STATE
+from .core.tensor import Tensor
 
 _generator = np.random.default_rng(0)
 

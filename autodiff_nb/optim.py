@@ -38,6 +38,21 @@ class Optimizer:
     def _update(self, p, grad, state):
         raise NotImplementedError
 
+    @staticmethod
+    def _move(p, step):
+        """``p.data -= step``: in place, or into a new array while a graph still reads p.
+
+        A graph recorded before the step (no backward yet) keeps its arrays
+        read-only; it keeps the values it recorded, and refuses to
+        backpropagate once ``p`` has new ones.
+        """
+        data = p.data
+        if data.flags.writeable:
+            data -= step
+            p.data = data
+        else:
+            p.data = data - step
+
     def __repr__(self):
         settings = ", ".join(f"{k}={v}" for k, v in self._settings().items())
         return f"{type(self).__name__}({settings})"
@@ -66,7 +81,7 @@ class SGD(Optimizer):
                 buf *= self.momentum
                 buf += grad
             grad = buf
-        p.data -= self.lr * grad
+        self._move(p, self.lr * grad)
 
     def _settings(self):
         return {"lr": self.lr, "momentum": self.momentum, "weight_decay": self.weight_decay}
@@ -98,7 +113,7 @@ class Adam(Optimizer):
         v *= beta2
         v += (1 - beta2) * grad * grad
         denom = np.sqrt(v) / np.sqrt(1 - beta2 ** t) + self.eps
-        p.data -= (self.lr / (1 - beta1 ** t)) * m / denom
+        self._move(p, (self.lr / (1 - beta1 ** t)) * m / denom)
 
     def _settings(self):
         return {"lr": self.lr, "betas": self.betas, "eps": self.eps,

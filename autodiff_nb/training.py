@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .data import batches
-from .tape import no_grad
+from .core.tape import no_grad
 
 PROGRESS_MIN_STEPS = 2000   # progress=None shows a bar only for runs at least this long
 

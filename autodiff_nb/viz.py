@@ -19,8 +19,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap, to_rgb
 from matplotlib.figure import Figure
 
-from .tape import no_grad
-from .tensor import Tensor
+from .core.tape import no_grad
+from .core.tensor import Tensor
 
 # Okabe & Ito's palette: distinguishable with every common colour-vision deficiency.
 CLASS_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",

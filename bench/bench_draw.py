@@ -59,7 +59,7 @@ def training_step(micro_batches, batch=8, sizes=(6, 8, 8, 3), seed=0):
     total = total / micro_batches + decay
     total.name = "loss"
     total.backward()
-    return total, len(ad.TAPE.records_for(total))
+    return total, len(ad.tape_of(total))
 
 
 def measure(loss, repeat, program, **options):

@@ -507,8 +507,9 @@ def bench_chain(size, args):
 
 
 def live_records():
-    """Records on the tape whose output is still alive (a leak would make this grow)."""
-    return sum(1 for entry in ad.TAPE.entries if entry() is not None)
+    """Recorded tensors still alive between steps (a leak would make this grow)."""
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if type(o) is ad.Tensor and o._record is not None)
 
 
 def bench_memory(args, x_all, y_all, params):
@@ -561,7 +562,7 @@ def print_table(rows, names):
 
 def print_memory(samples):
     start = samples[0][1]
-    print("| autodiff_nb MLP, batch 32 | RSS | growth since start | live records on the tape |")
+    print("| autodiff_nb MLP, batch 32 | RSS | growth since start | live recorded tensors |")
     print("|---|---:|---:|---:|")
     for steps, rss, records in samples:
         label = "start (after 10 warm-up steps)" if steps == 0 else f"after {steps:,} steps"

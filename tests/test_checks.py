@@ -8,8 +8,8 @@ import pytest
 
 import autodiff_nb as ad
 from autodiff_nb import PRIMITIVES, GradcheckError, Tensor
-from autodiff_nb.primitives import defprimitive
-from autodiff_nb.tensor import apply
+from autodiff_nb.core.primitives import defprimitive
+from autodiff_nb.core.tensor import apply
 
 
 def registered(name, forward, vjp):

@@ -217,7 +217,7 @@ def test_toggles_values_grads_shapes(mlp):
 
 def test_grads_override_and_highlight_keep_every_id(mlp):
     full = draw(mlp)
-    records = ad.TAPE.records_for(mlp)
+    records = ad.tape_of(mlp)
     partial = draw(mlp, grads={mlp: np.array(1.0)}, highlight=[records[-1], mlp])
     ids = re.compile(r'id="([^"]+)"')
     assert ids.findall(full.source) == ids.findall(partial.source)
@@ -240,7 +240,7 @@ def test_id_prefix_reaches_every_svg_id():
 def test_draws_a_tape_and_a_duck_typed_engine():
     z1 = lecture_example()
     z1.backward()
-    records = ad.TAPE.records_for(z1)
+    records = ad.tape_of(z1)
     assert draw(records).source == draw(z1).source
 
     class FakeEngine:
@@ -260,7 +260,7 @@ def test_a_leaf_alone_and_only_ancestors_of():
     leaf = ad.Tensor([1.0, 2.0], requires_grad=True, name="w")
     assert draw(leaf).value_ids == ["v1"]
     z1 = lecture_example()
-    i3 = ad.TAPE.records_for(z1)[2].output()
+    i3 = ad.tape_of(z1)[2].output()
     part = draw(z1, only_ancestors_of=i3)
     assert len(part.op_ids) == 3 and ">z1<" not in part.source and ">i3<" in part.source
 
@@ -288,7 +288,7 @@ def test_collapse_as_clusters(mlp):
 
 
 def test_max_nodes_keeps_the_output_end_and_says_what_was_left_out(mlp):
-    total_ops = len(ad.TAPE.records_for(mlp))
+    total_ops = len(ad.tape_of(mlp))
     graph = draw(mlp, max_nodes=8)
     assert len(graph.value_ids) + len(graph.op_ids) <= 8
     kept = len(graph.op_ids)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import autodiff_nb as ad
-from autodiff_nb import AnomalyError, DTypeError, GraphError, ShapeError, Tensor
-from autodiff_nb.tape import TAPE, gradients
+from autodiff_nb import AnomalyError, DTypeError, GraphError, ReadOnlyError, ShapeError, Tensor
+from autodiff_nb.core.tape import tape_of
 
 HERE = os.path.basename(__file__)
 
@@ -116,13 +116,12 @@ def test_graph_stays_drawable_after_backward():
     x = leaf([1.0, 2.0], "x")
     hidden = ad.tanh(x * 3.0)
     loss = (hidden * hidden).sum()
-    before = TAPE.records_for(loss)
+    before = tape_of(loss)
     loss.backward()
-    assert TAPE.records_for(loss) == before
-    found = gradients(loss)
+    assert tape_of(loss) == before
+    found = loss._pass.grads
     np.testing.assert_array_equal(found[x._id], x.grad)
     np.testing.assert_allclose(found[hidden._id], 2 * hidden.data, rtol=1e-15)
-    assert gradients(hidden).keys() == found.keys()
 
 
 def test_a_used_branch_cannot_be_reused_by_another_loss():
@@ -168,16 +167,17 @@ def test_data_changed_after_recording_is_an_error_at_backward():
     w.data = w.data * 0.5
     with pytest.raises(GraphError) as info:
         loss.backward()
-    assert_points_here(str(info.value), "'w'", "mul", "modified", "loss.backward()")
+    assert_points_here(str(info.value), "'w'", "mul", "new data", "loss.backward()")
 
 
-def test_in_place_update_through_data_is_detected_too():
+def test_in_place_update_through_data_is_refused_at_the_write():
     w = leaf([1.0, 2.0])
     loss = ad.exp(w).sum()
-    w.data -= 0.1
-    with pytest.raises(GraphError) as info:
-        loss.backward()
-    assert_points_here(str(info.value), "exp", "(2,)")
+    with pytest.raises(ReadOnlyError) as info:
+        w.data -= 0.1
+    assert_points_here(str(info.value), "exp", "(2,)", "backward()")
+    loss.backward()
+    np.testing.assert_allclose(w.grad, np.exp([1.0, 2.0]))
 
 
 def test_change_after_backward_is_fine():

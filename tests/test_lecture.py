@@ -11,7 +11,7 @@ import pytest
 
 import autodiff_nb as ad
 from autodiff_nb import Tensor
-from autodiff_nb.tape import backward_steps
+from autodiff_nb.core.tape import backward_steps
 
 RNG = np.random.default_rng(1234)
 

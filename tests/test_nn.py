@@ -6,7 +6,7 @@ import pytest
 
 import autodiff_nb as ad
 from autodiff_nb import data, nn, optim
-from autodiff_nb.tape import TAPE
+from autodiff_nb.core.tape import tape_of
 
 torch = pytest.importorskip("torch")
 TOL = 1e-10
@@ -208,7 +208,7 @@ def test_zero_grad_clears_every_parameter():
 def test_each_module_call_records_its_scope_with_no_custom_primitive():
     model = nn.Sequential(nn.Linear(2, 2, seed=0), nn.Tanh(), TwoLayer())
     loss = nn.MSELoss()(model(np.ones((4, 2))), np.zeros((4, 1)))
-    records = TAPE.records_for(loss)
+    records = tape_of(loss)
     scopes = [(r.primitive.name, r.scope) for r in records]
     assert scopes[:3] == [
         ("matmul_t", ("Sequential", "0.Linear")),

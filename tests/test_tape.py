@@ -9,7 +9,7 @@ import pytest
 
 import autodiff_nb as ad
 from autodiff_nb import Tensor
-from autodiff_nb.tape import TAPE, Record, _backward, backward_steps, gradients, reverse_pass
+from autodiff_nb.core.tape import Record, backward, backward_steps, tape_of
 
 
 def leaf(values, name=None):
@@ -67,7 +67,7 @@ def test_record_fields_describe_the_operation():
 
 def test_recording_order_is_topological():
     x, w, loss = small_graph()
-    records = TAPE.records_for(loss)
+    records = tape_of(loss)
     assert [r.primitive.name for r in records] == ["mul", "add", "tanh", "mul", "sum"]
     indices = [r.index for r in records]
     assert indices == sorted(indices) and len(set(indices)) == len(indices)
@@ -82,10 +82,10 @@ def test_records_for_ignores_unrelated_and_later_operations():
     x, w, loss = small_graph()
     unrelated = leaf([1.0]) * 3.0  # noqa: F841 - recorded between, must not appear
     later = loss * 2.0
-    records = TAPE.records_for(loss)
+    records = tape_of(loss)
     assert len(records) == 5
     assert later._record not in records
-    assert [r.output() for r in TAPE.records_for(later)][-1] is later
+    assert [r.output() for r in tape_of(later)][-1] is later
 
 
 def test_reverse_pass_visits_records_newest_first():
@@ -93,7 +93,7 @@ def test_reverse_pass_visits_records_newest_first():
     steps = list(backward_steps(loss))
     indices = [step.record.index for step in steps]
     assert indices == sorted(indices, reverse=True)
-    assert [step.record for step in steps] == TAPE.records_for(loss)[::-1]
+    assert [step.record for step in steps] == tape_of(loss)[::-1]
 
 
 def test_scope_labels_records_and_nests():
@@ -110,14 +110,13 @@ def test_scope_labels_records_and_nests():
 
 def test_no_grad_records_nothing():
     x = leaf([1.0, 2.0])
-    before = len(TAPE.entries)
     with ad.no_grad():
         y = ad.tanh(x * 3.0).sum()
         with ad.enable_grad():
             z = x * 2.0
     assert y._record is None and not y.requires_grad
     assert z._record is not None and z.requires_grad
-    assert len(TAPE.entries) == before + 1
+    assert len(tape_of(z)) == 1
 
     @ad.no_grad()
     def evaluate(t):
@@ -268,56 +267,26 @@ def test_backward_equals_the_final_state_of_backward_steps():
     np.testing.assert_array_equal(w2.grad, last[w2._id])
 
 
-def test_backward_walks_the_same_records_as_the_snapshots_without_building_them():
-    # backward() runs the walk of backward_steps with snapshots=False: records instead of Steps.
-    x1, w1, loss1 = small_graph()
-    x2, w2, loss2 = small_graph()
-    walk, finish = _backward(loss1, None, retain_graph=False, snapshots=False)
-    walked = list(walk)
-    finish()
-    stepped = list(backward_steps(loss2))
-    assert all(type(r) is Record for r in walked)
-    assert [r.primitive.name for r in walked] == [s.record.primitive.name for s in stepped]
-    assert [r.index - walked[-1].index for r in walked] == \
-        [s.record.index - stepped[-1].record.index for s in stepped]
-    np.testing.assert_array_equal(w1.grad, w2.grad)
-    np.testing.assert_array_equal(x1.grad, x2.grad)
-
-
 def test_gradients_after_backward_give_every_intermediate():
+    # The pass leaves its gradients on the root, for drawings: the very numbers it computed.
     x, u, v, s, t, loss = fan_out_graph()
     last = {loss._id: np.ones(())}
-    for step in backward_steps(loss):
+    steps = list(backward_steps(loss))
+    for step in steps:
         for update in step.updates:
             last[update.tensor._id] = np.copy(update.after)
-    found = gradients(loss)
+    found = loss._pass.grads
     assert set(found) == set(last) == {x._id, u._id, v._id, s._id, t._id, loss._id}
     for key, value in last.items():
         np.testing.assert_array_equal(found[key], value)
-    assert gradients(u).keys() == found.keys()  # any tensor of the graph finds the pass
-    replay = {}
-    for _ in reverse_pass(loss, np.ones(()), grads=replay, keep_all=True):
-        pass
-    assert replay.keys() == found.keys()
-    for key in found:
-        np.testing.assert_array_equal(replay[key], found[key])
     np.testing.assert_array_equal(found[u._id], [2.0, 2.0])
     np.testing.assert_array_equal(found[x._id], [7.0, 7.0])
+    assert not loss._pass.released
 
 
-def test_gradients_is_empty_before_any_backward():
+def test_no_pass_before_any_backward():
     x = leaf([1.0])
-    assert gradients((x * 2.0).sum()) == {}
-
-
-def test_reverse_pass_has_no_side_effects():
-    x, w, loss = small_graph()
-    grads = {}
-    for _ in reverse_pass(loss, np.ones(()), grads=grads, keep_all=True):
-        pass
-    assert x.grad is None and w.grad is None
-    loss.backward()  # the graph was not used up by the side-effect-free walk
-    np.testing.assert_array_equal(x.grad, grads[x._id])
+    assert (x * 2.0).sum()._pass is None
 
 
 def test_backward_walks_past_interleaved_unrelated_graphs():
@@ -359,36 +328,6 @@ def test_graph_is_freed_when_the_loss_is_dropped():
     assert probe() is None
 
 
-def test_tape_does_not_grow_over_training_iterations():
-    rng = np.random.default_rng(0)
-    W = leaf(rng.standard_normal((3, 2)) * 0.1)
-    b = leaf(np.zeros(2))
-    X = rng.standard_normal((8, 3))
-
-    def live():
-        return sum(entry() is not None for entry in TAPE.entries)
-
-    def train_step():
-        loss = ((ad.tanh(Tensor(X) @ W + b) - 0.5) ** 2).mean()
-        loss.backward()
-        with ad.no_grad():
-            W.data -= 0.1 * W.grad
-            b.data -= 0.1 * b.grad
-        W.grad = b.grad = None
-
-    train_step()
-    baseline = live()
-    # Assignments to .data tick the same clock as records: try every phase of
-    # an 8-tick iteration against the tape's compaction schedule.
-    for shift in range(8):
-        for _ in range(shift):
-            W.data = W.data
-        for _ in range(400):
-            train_step()
-        assert live() == baseline
-        assert len(TAPE.entries) <= max(2048, 4 * baseline)  # dead entries are dropped
-
-
 def test_graph_creates_no_reference_cycles():
     x = leaf(np.ones(3))
     W = leaf(np.ones((3, 3)))
@@ -401,7 +340,7 @@ def test_graph_creates_no_reference_cycles():
             hidden = ad.tanh(W @ x)
         loss = (hidden * hidden).sum() + ad.logsumexp(hidden)
         steps = list(backward_steps(loss))
-        assert gradients(loss)
+        assert loss._pass.grads
         probe = weakref.ref(hidden)
         del hidden, loss, steps
         assert probe() is None  # freed by reference counting alone

@@ -8,7 +8,7 @@ import pytest
 
 import autodiff_nb as ad
 from autodiff_nb import Tensor
-from autodiff_nb.tape import backward_steps
+from autodiff_nb.core.tape import backward_steps
 
 
 def leaf(values, name=None, dtype=None):

@@ -165,8 +165,13 @@ class DotWriter:
                            f"{name}: {KIND_LEGEND[node.kind]}", header_fill,
                            extra=' COLSPAN="2" CELLPADDING="4"')]
         if self.values:
-            rows.append(self._row(node.id, "value", self._numbers(data, VALUE_TEXT),
-                                  f"{name} = {_full(data)}", VALUE_FILL))
+            tip = f"{name} = {_full(data)}"
+            if node.changed:
+                tip += " (changed after this graph was recorded: shown as it is now)"
+                rows.append(f'<TD COLSPAN="2"><FONT POINT-SIZE="8" COLOR="{LABEL_TEXT}">'
+                            f'changed since recorded</FONT></TD>')
+            rows.append(self._row(node.id, "value", self._numbers(data, VALUE_TEXT), tip,
+                                  VALUE_FILL))
         if self.scene.grads is not None and node.kind != "const":
             grad = self.scene.grads.get(tensor._id)
             if grad is None:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..tape import TAPE, gradients
+from ..core.tape import KEEP_FOR_DRAWING, tape_of
+from ..core.tensor import changed_since
 
 KINDS = ("param", "const", "intermediate", "root")
 
@@ -27,6 +28,7 @@ class ValueNode:
     tensor: object     # the Tensor (a ``_Freed`` stand-in if its record outlived it)
     kind: str          # one of KINDS
     cluster: str = None
+    changed: bool = False   # its values changed after an operation drawn here read them
 
     @property
     def label(self):
@@ -99,10 +101,15 @@ def _output(record):
     return out if out is not None else _Freed(record)
 
 
+def pass_gradients(tensor):
+    """The gradients of the latest backward pass started from ``tensor`` ({} if none)."""
+    return dict(tensor._pass.grads) if tensor._pass is not None else {}
+
+
 def _sources(target):
     """(records, gradients-or-callable, root tensor ids) for any drawing target."""
     if hasattr(target, "_record") and hasattr(target, "_data"):        # a Tensor
-        return TAPE.records_for(target), lambda: gradients(target), {target._id}
+        return tape_of(target), lambda: pass_gradients(target), {target._id}
     if callable(getattr(target, "records", None)) and callable(getattr(target, "gradients", None)):
         records = list(target.records())
         return records, target.gradients, _sinks(records)
@@ -115,7 +122,7 @@ def _sources(target):
             for record in records:
                 out = record.output()
                 if out is not None and out._id in sinks:
-                    grads.update(gradients(out))
+                    grads.update(pass_gradients(out))
             return grads
         return records, merged, sinks
     raise TypeError(f"draw: cannot draw a {type(target).__name__}; expected a Tensor, a list of "
@@ -229,11 +236,17 @@ def build_scene(target, *, grads=True, only_ancestors_of=None, collapse=None,
     if collapse_mode not in ("box", "cluster"):
         raise ValueError(f"draw: collapse_mode must be 'box' or 'cluster', got {collapse_mode!r}")
     records, grad_source, roots = _sources(target)
+    notes = []
+    released = getattr(target, "_pass", None)
+    if released is not None and released.released:
+        records = []
+        notes.append("the graph was released after backward (its gradients took more than "
+                     f"{KEEP_FOR_DRAWING // 1024} KiB); draw before backward, or pass "
+                     "retain_graph=True, to see every operation")
     total = len(records)
     if only_ancestors_of is not None:
         records = _ancestors(records, only_ancestors_of)
         roots = {only_ancestors_of._id}
-    notes = []
     if collapse is None:
         collapse = bool(auto_collapse_over is not None and len(records) > auto_collapse_over
                         and any(r.scope for r in records))
@@ -298,7 +311,20 @@ def _number(units, roots, lone_tensor):
         outputs = [value(t, cluster) for t in unit.outputs]
         ops.append(OpNode(node_id, unit.records, inputs, outputs,
                           unit.scope[-1] if unit.mode == "box" else None, cluster))
+    _mark_changed(values, units)
     return Scene(values, ops, clusters, {})
+
+
+def _mark_changed(values, units):
+    """Mark the leaves whose values changed after the newest drawn operation read them."""
+    read_at = {}
+    for unit in units:
+        for t in unit.inputs:
+            read_at[t._id] = max(read_at.get(t._id, -1), unit.records[-1].index)
+    for node in values:
+        tensor = node.tensor
+        if tensor._record is None and tensor._id in read_at:
+            node.changed = changed_since(tensor, read_at[tensor._id])
 
 
 def _inside_only(units):

@@ -2,19 +2,25 @@
 
 ``Autograd`` keeps the handout's API: ``operation_list``, ``gradient_buffer``,
 ``add_operation``, ``backward`` and ``zero_grad``. Every operation it records
-is also a tape ``Record`` whose inputs are ``Tensor``s wrapping the engine's
-own arrays, so ``autodiff_nb.draw(engine)`` and ``step_through(engine)`` show
-the same graph the engine walks. ``backward`` is nothing but a loop over
-``backward_steps``, so the stepper replays exactly what backward does.
+is also a tape ``Record`` (made by the core's one ``record``) whose inputs
+are ``Tensor``s wrapping the engine's own arrays, so ``autodiff_nb.draw
+(engine)`` and ``step_through(engine)`` show the same graph the engine walks.
+Backward is the core's own reverse loop (``core.tape.backward_steps``): this
+module only adds each step's gradients into the buffer and the layers' arrays.
+
+The arrays are the learner's: the engine does not lock them (the core's
+guard), since course code may update them in place as the course's own
+engine allows; backward reads them as they are when it runs.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import GraphError, ShapeError, at_user_line
-from ..primitives import PRIMITIVES, Primitive
-from ..tape import Step, Update
-from ..tensor import Tensor, _recorded, _wrap
+from ..core.errors import GraphError, ShapeError, at_user_line
+from ..core.guard import UNGUARDED
+from ..core.primitives import PRIMITIVES, Primitive
+from ..core.tape import backward_steps
+from ..core.tensor import _new, record
 from .utils import GradientBuffer
 
 # The registry primitive each handout backward function undoes. Matched by the
@@ -44,17 +50,19 @@ def _handout_primitive(backward_operation):
     shown = PRIMITIVES.get(_UNDOES.get(name)) or _DISPLAY_ONLY.get(name)
 
     def vjp(grad_output, output, *inputs):
-        grads = backward_operation(grad_output, *inputs)
+        # A copy: a backward function may change its argument in place.
+        grads = backward_operation(grad_output.copy(), *inputs)
         grads = tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
         # The HW2 handout documents downsampling*_backward as returning "dLdA, dLdW, dLdb"
         # for two inputs; the course's engine ignores the extra Nones, and so does this one.
         while len(grads) > len(inputs) and grads[-1] is None:
             grads = grads[:-1]
-        return grads
+        return _checked(name, inputs, grads)
 
     if shown is None:
         return Primitive(name.removesuffix("_backward"), None, vjp)
-    return Primitive(shown.name, shown.forward, vjp, shown.symbol, shown.rules)
+    return Primitive(shown.name, shown.forward, vjp, symbol=shown.symbol, formula=shown.formula,
+                     rules=shown.rules)
 
 
 def _shapes(arrays):
@@ -93,6 +101,7 @@ class Autograd:
         self._leaf_counts = {}      # "x" / "w" -> how many unnamed leaves got that prefix
         self._layer_counts = {}     # "Linear" -> how many layers got a name from this engine
         self._last_gradients = {}   # tensor id -> gradient, from the last backward pass
+        self._operations = {}       # record index -> the Operation it records
 
     @property
     def memory_buffer(self):
@@ -153,6 +162,7 @@ class Autograd:
         self.operation_list.clear()
         self._tensors.clear()
         self._leaf_counts.clear()
+        self._operations.clear()
         self._last_gradients = {}
 
     # --- the graph-source protocol (draw, step_through) ----------------------
@@ -169,45 +179,38 @@ class Autograd:
 
         The last operation receives ``divergence`` broadcast to its output's
         shape; every earlier one the gradient its output accumulated in this
-        pass (the buffer's content, when the pass began from zeroed
-        gradients as ``zero_grad`` leaves them). An operation whose output
-        never reached the loss is skipped. Each input's gradient is added in
-        place into its buffer spot, or into its ``gradients_to_update`` array;
-        an ``Update`` reports it with mode "=" for the input's first gradient
-        in this pass and "+=" for later ones (fan-out), with this pass's sums
-        before and after. These are the real updates: running the generator
-        (as ``step_through(engine, divergence)`` does) is a backward pass.
+        pass. An operation whose output never reached the loss is skipped.
+        Each input's gradient is added in place into its buffer spot, or into
+        its ``gradients_to_update`` array; the ``Update`` says "=" for the
+        input's first gradient in this pass and "+=" for later ones (fan-out).
+        These are the real updates: running the generator (as
+        ``step_through(engine, divergence)`` does) is a backward pass. The
+        walk is the core's, with the graph kept (``retain_graph``): the
+        handout's engine may run backward again over the same operations.
         """
-        records = self.records()
-        if not records:
+        if not self.operation_list:
             return
-        grads = {records[-1].output()._id: _seed(divergence, self.operation_list[-1].output)}
-        for operation, rec in zip(reversed(self.operation_list), reversed(records)):
-            grad_output = grads.get(rec.output()._id)
-            if grad_output is None:
+        last = self.operation_list[-1]
+        root = self._record_of(last).output()
+        for step in backward_steps(root, _seed(divergence, last.output), retain_graph=True):
+            self._add_gradients(step)
+            yield step
+        self._last_gradients = root._pass.grads
+
+    def _add_gradients(self, step):
+        """Add a step's gradients into the buffer spots and the layers' arrays, in place."""
+        operation = self._operations[step.record.index]
+        updates = iter(step.updates)
+        update = next(updates, None)
+        for tensor, array, target in zip(step.record.inputs, operation.inputs,
+                                         operation.gradients_to_update):
+            if update is None or update.tensor is not tensor:
                 continue
-            # A copy: a backward function may change its argument in place.
-            sent_all = rec.primitive.vjp(grad_output.copy(), operation.output, *operation.inputs)
-            _check_gradients(operation, sent_all)
-            updates = []
-            for tensor, array, target, sent in zip(rec.inputs, operation.inputs,
-                                                   operation.gradients_to_update, sent_all):
-                if sent is None:
-                    continue
-                sent = np.asarray(sent)
-                if target is None:
-                    self.gradient_buffer.update_param(array, sent)
-                else:
-                    target += sent
-                before = grads.get(tensor._id)
-                if before is None:
-                    grads[tensor._id] = sent
-                    updates.append(Update(tensor, sent, "=", None, sent))
-                else:
-                    grads[tensor._id] = after = before + sent
-                    updates.append(Update(tensor, sent, "+=", before, after))
-            yield Step(rec, grad_output, tuple(updates))
-        self._last_gradients = grads
+            if target is None:
+                self.gradient_buffer.update_param(array, update.sent)
+            else:
+                target += update.sent
+            update = next(updates, None)
 
     # --- names on the tape ---------------------------------------------------
     def label(self, array, name, constant=False):
@@ -237,8 +240,8 @@ class Autograd:
         entry = self._tensors.get(id(array))
         if entry is not None:
             return entry[1]
-        tensor = _wrap(array)
-        tensor.requires_grad = True
+        tensor = _new(array, requires_grad=True)
+        tensor._guard = UNGUARDED
         if leaf_prefix is not None:
             count = self._leaf_counts.get(leaf_prefix, 0) + 1
             self._leaf_counts[leaf_prefix] = count
@@ -254,12 +257,14 @@ class Autograd:
                                                     operation.gradients_to_update))
             # A new recorded Tensor for the output, keeping what label() gave the old one.
             labelled = self._tensors.get(id(operation.output))
-            output = _recorded(_handout_primitive(operation.backward_operation), inputs,
-                               operation.output, {})
+            output = record(_handout_primitive(operation.backward_operation), inputs,
+                            operation.output, {})
+            output._guard = UNGUARDED
             if labelled is not None:
                 output.name, output.requires_grad = labelled[1].name, labelled[1].requires_grad
             self._tensors[id(operation.output)] = (operation.output, output)
             operation._record = output._record
+            self._operations[output._record.index] = operation
         return operation._record
 
 
@@ -283,21 +288,24 @@ def _check_operation(name, inputs, output, gradients_to_update):
                 f"(pass dW.T for an input W.T)"))
 
 
-def _check_gradients(operation, grads):
+def _checked(name, inputs, grads):
     """A backward function must return one gradient of the right shape per input."""
-    name = _function_name(operation.backward_operation)
-    inputs = operation.inputs
     if len(grads) != len(inputs):
         raise GraphError(at_user_line(
             f"backward: {name} returned {len(grads)} gradient(s) for {len(inputs)} input(s) "
             f"of shape {_shapes(inputs)}; expected one per input (None for an input that "
             f"takes no gradient)"))
+    checked = []
     for i, (grad, array) in enumerate(zip(grads, inputs)):
-        if grad is not None and np.shape(grad) != np.shape(array):
-            raise ShapeError(at_user_line(
-                f"backward: {name} returned a gradient of shape {np.shape(grad)} for input {i} "
-                f"of shape {np.shape(array)}; expected the input's shape (sum a broadcast "
-                f"gradient back over the broadcast axes)"))
+        if grad is not None:
+            grad = np.asarray(grad)
+            if grad.shape != np.shape(array):
+                raise ShapeError(at_user_line(
+                    f"backward: {name} returned a gradient of shape {grad.shape} for input "
+                    f"{i} of shape {np.shape(array)}; expected the input's shape (sum a "
+                    f"broadcast gradient back over the broadcast axes)"))
+        checked.append(grad)
+    return tuple(checked)
 
 
 def _seed(divergence, output):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..primitives import PRIMITIVES, unbroadcast
+from ..core.primitives import PRIMITIVES, unbroadcast
 
 
 def identity_backward(grad_output, a):

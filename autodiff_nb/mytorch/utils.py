@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError, at_user_line
+from ..core.errors import ShapeError, at_user_line
 
 
 class NotInBufferError(KeyError):

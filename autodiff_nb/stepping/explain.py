@@ -16,6 +16,7 @@ twice: as plain text (tests, ``repr``) and as HTML with subscripts.
 from __future__ import annotations
 
 import html
+from numbers import Number
 import re
 import string
 from dataclasses import dataclass
@@ -26,8 +27,6 @@ from ..drawing import formatting
 
 SMALL = 4          # arrays up to this many elements are written out in numeric forms
 SHOWN = 6          # a longer array is summarised with its first values and its shape
-INFIX = {"add": "+", "add_n": "+", "sub": "−", "mul": "×", "div": "÷", "matmul": "@",
-         "power": "^"}
 
 
 # --- tokens: ("text", str) | ("name", str) | ("grad", name) | ("jac", (of, wrt)) | ("num", array)
@@ -270,7 +269,8 @@ def _fill(rule, fields, numeric=False):
             continue
         after = parts[i + 1][0] if i + 1 < len(parts) else ""
         # A negative number gets parentheses unless it stands alone or already inside some.
-        bare = ((not literal or literal.endswith("(")) and (not after or after.startswith(")"))
+        bare = ((not literal or literal.endswith(("(", ", ")))
+                and (not after or after.startswith((")", ",")))
                 or (not literal and not after.startswith("^")))
         for kind, value in fields[field]:
             if numeric and not bare and kind == "num" and _is_negative(value):
@@ -286,41 +286,17 @@ def forward_tokens(record, names):
 
 
 def _applied(record, args, numeric=False):
-    """The right-hand side: the operation applied to ``args`` (one token list per input).
+    """The right-hand side: the primitive's ``formula`` with ``args`` (one token list per input).
 
     ``numeric``: the args are numbers, so a negative one gets parentheses
     where it would otherwise read as a subtraction or a power of a sign.
     """
-    name = record.primitive.name
-
-    def enclosed(arg):
-        return [_signed(value) if kind == "num" else (kind, value) for kind, value in arg] \
-            if numeric else arg
-
-    tokens = []
-    if name in INFIX and len(args) >= 2:
-        for i, arg in enumerate(args):
-            if i:
-                tokens.append(("text", f" {INFIX[name]} "))
-            tokens.extend(enclosed(arg) if i else arg)
-    elif name == "matmul_t":
-        tokens += args[0] + [("text", " @ ")] + args[1] + [("text", "ᵀ")]
-    elif name == "neg":
-        tokens += [("text", "−")] + enclosed(args[0])
-    elif name == "transpose" and not record.params.get("axes"):
-        tokens += args[0] + [("text", "ᵀ")]
-    elif name == "pow":
-        tokens += enclosed(args[0]) + [("text", "^"), ("num", record.params["exponent"])]
-    else:
-        tokens.append(("text", f"{record.primitive.symbol if name == 'sum' else name}("))
-        for i, arg in enumerate(args):
-            tokens += ([("text", ", ")] if i else []) + arg
-        for key, value in record.params.items():
-            if key == "index":
-                continue
-            tokens.append(("text", f", {key}={value!r}"))
-        tokens.append(("text", ")"))
-    return tokens
+    template = record.primitive.equation(len(args), record.params)
+    fields = {str(i): arg for i, arg in enumerate(args)}
+    for key, value in record.params.items():
+        number = isinstance(value, Number) and not isinstance(value, bool)
+        fields[key] = [("num", value) if number else ("text", repr(value))]
+    return _fill(template, fields, numeric=numeric)
 
 
 # --- one forward step (forward mode) ------------------------------------------------------

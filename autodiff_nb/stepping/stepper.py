@@ -28,7 +28,7 @@ import itertools
 from dataclasses import replace
 
 from ..draw import draw
-from ..tape import TAPE, backward_steps
+from ..core.tape import backward_steps, tape_of
 from .explain import explain, explain_forward
 from .frames import ForwardPass, Replay
 from .restyle import Restyler
@@ -49,7 +49,7 @@ def step_through(target, grad=None, *, retain_graph=False, forward=False):
         revealing the values in recording order; then the reverse pass.
     """
     if hasattr(target, "_record") and hasattr(target, "_data"):
-        records = TAPE.records_for(target)
+        records = tape_of(target)
         steps = list(backward_steps(target, grad, retain_graph=retain_graph))
     elif callable(getattr(target, "records", None)) and callable(
             getattr(target, "backward_steps", None)):
@@ -73,12 +73,13 @@ class Stepper:
     """
 
     def __init__(self, target, records, steps, forward=False):
-        self._target = target
+        # Drawn from its own records: a large graph is released once backward has run.
+        self._target = records if records and hasattr(target, "_record") else target
         self.replay = Replay(records, steps)
         self.forward = ForwardPass(records) if forward else None   # None: reverse pass only
         self.forward_frames = len(self.forward) if forward else 0  # frames before the reverse pass
         self.prefix = f"adnb{next(_stepper_numbers)}_"   # deterministic: same program, same ids
-        self._graph = draw(target, grads=self.replay.final_gradients(), collapse=False,
+        self._graph = draw(self._target, grads=self.replay.final_gradients(), collapse=False,
                            max_nodes=None, id_prefix=self.prefix)
         self.names = self._names()
         self.explanations = [explain(k, self.replay.steps[k - 1] if k else None, self.names,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import GraphError, at_user_line
+from ...core.errors import GraphError, at_user_line
 from .. import functional as F
 from .module import Module, constant, in_scope
 

@@ -5,7 +5,7 @@ import functools
 
 import numpy as np
 
-from ...tape import scope
+from ...core.tape import scope
 
 
 def in_scope(forward):

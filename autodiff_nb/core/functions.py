@@ -6,7 +6,7 @@ the corresponding method or operator.
 from __future__ import annotations
 
 from . import primitives as P
-from .tensor import Tensor, _axis, _binary, _wrap, apply
+from .tensor import Tensor, _axis, _new, apply
 
 
 def _tensor(x):
@@ -37,16 +37,13 @@ def reshape(x, shape): return _tensor(x).reshape(shape)
 def transpose(x, axes=None): return apply(P.TRANSPOSE, _tensor(x), axes=axes)
 
 
-_matmul_t = _binary(P.MATMUL_T)   # the operator fast path: a network calls linear every step
-
-
 def linear(x, weight, bias=None):
     """``x @ weightᵀ + bias``, ``weight`` of shape (out, in), as ``torch.nn.functional.linear``.
 
     Recorded as two operations, ``matmul_t`` (the product with the weight read
     transposed, no copy) and ``add``; ``nn.Linear`` is exactly this.
     """
-    product = _matmul_t(_tensor(x), weight)
+    product = apply(P.MATMUL_T, _tensor(x), weight)
     return product if bias is None else product + bias
 
 
@@ -82,5 +79,5 @@ def stack(tensors, axis=0):
 
 def where(condition, a, b):
     """Pick ``a`` where ``condition`` holds, else ``b``; the condition takes no gradient."""
-    condition = _wrap(_tensor(condition)._data.astype(bool))
+    condition = _new(_tensor(condition)._data.astype(bool))
     return apply(P.WHERE, condition, a, b)

@@ -1,22 +1,31 @@
-"""Every differentiable operation the engine knows, forward and VJP side by side.
+"""Every differentiable operation the engine knows: forward, VJP and words, side by side.
 
 A primitive is a NumPy forward function plus its vector-Jacobian product
 (VJP): given the gradient ``g`` arriving at the output, the output value
 ``out`` and the forward inputs, the VJP returns one gradient per input
-(``None`` for an input that takes no gradient, such as a boolean mask).
+(``None`` for an input that takes no gradient, such as a boolean mask),
+the way the course handout writes ``mul_backward(grad_output, a, b)``.
+``out`` is passed so that exp, tanh and sigmoid reuse their forward value.
 A VJP may return a gradient in the broadcast (output) shape: the reverse
-pass sums it back to the input's shape with ``unbroadcast``, once for all.
-``out`` is passed so that exp, tanh and sigmoid reuse their forward value
-instead of recomputing it.
+pass sums it back to the input's shape (``unbroadcast``), once for all.
 
-``rules`` holds, per input (one for all inputs of a variadic primitive such as
-add_n), the chain-rule step written the way the lecture
-writes it: ``{g}`` is the gradient arriving at the output (e.g. ``∇z1 L``),
-``{0}``, ``{1}`` name the inputs and ``{out}`` the output. The stepper and the
-lessons print these; the engine never reads them.
+Next to the two functions, each entry carries what is said about the
+operation, so that nothing outside this table branches on its name:
 
-``PRIMITIVES`` maps each name to its ``Primitive``, so tests and lessons can
-enumerate every operation.
+* ``symbol``: how a drawing labels the operation node (``×``, ``Σ``);
+* ``formula``: the operation as the right-hand side of an equation,
+  ``{0} @ {1}ᵀ`` for ``i1 = x @ Wᵀ``; ``{0}``, ``{1}`` are the inputs and
+  ``{axis}`` etc. the parameters (default: ``name(inputs, params)``; a
+  function of the number of inputs and the parameters where those matter);
+* ``rules``: per input, the chain-rule step as the lecture writes it:
+  ``{g}`` is the gradient arriving at the output (``∇z1 L``), ``{0}``, ``{1}``
+  the inputs, ``{out}`` the output (one rule for every input of a variadic
+  primitive such as add_n);
+* ``shape_error``: what to say when the forward refuses the shapes.
+
+The engine reads only ``forward``, ``vjp`` and ``selective``; the stepper,
+the drawings and the shape errors read the words. ``PRIMITIVES`` maps each
+name to its entry, so tests and lessons can enumerate every operation.
 """
 from __future__ import annotations
 
@@ -27,40 +36,57 @@ import numpy as np
 PRIMITIVES: dict[str, "Primitive"] = {}
 
 
+def broadcast_problem(name, shapes, params):
+    """The usual shape error of an elementwise operation: shapes that do not broadcast."""
+    return (f"{name}: cannot broadcast shapes {' and '.join(map(str, shapes))}: "
+            f"expected each trailing dimension to match or be 1")
+
+
+def shapes_problem(name, shapes, params):
+    """The shape error of an operation with its own rules (reshape, indexing, ...)."""
+    detail = ", ".join(f"{k}={v!r}" for k, v in params.items())
+    return f"{name}: cannot apply to shape(s) {', '.join(map(str, shapes))} ({detail})"
+
+
 class Primitive:
-    """One operation: a name, its forward, its VJP and how to draw and explain it.
+    """One operation: its name, forward, VJP, and how to draw, write and explain it.
 
     A ``selective`` VJP also receives ``needs``, one bool per input, and
     returns ``None`` for inputs that need no gradient: worth it where an
     unneeded gradient costs real work, like ``x @ W`` with constant data ``x``.
-
-    ``exact_shapes`` promises that the VJP returns every gradient in its
-    input's own shape, so the reverse pass skips comparing shapes (a cost
-    per input, felt on small arrays). Only primitives whose forward never
-    broadcasts its operands against each other can promise it; the default
-    is to check.
     """
 
-    __slots__ = ("name", "forward", "vjp", "symbol", "rules", "selective", "exact_shapes")
+    __slots__ = ("name", "forward", "vjp", "symbol", "formula", "rules", "shape_error",
+                 "selective")
 
-    def __init__(self, name, forward, vjp, symbol=None, rules=(), selective=False,
-                 exact_shapes=False):
+    def __init__(self, name, forward, vjp, symbol=None, formula=None, rules=(),
+                 shape_error=shapes_problem, selective=False):
         self.name = name
         self.forward = forward
         self.vjp = vjp
         self.symbol = symbol or name
+        self.formula = formula
         self.rules = rules
+        self.shape_error = shape_error
         self.selective = selective
-        self.exact_shapes = exact_shapes
+
+    def equation(self, inputs, params):
+        """The ``formula`` template for ``inputs`` inputs (variadic ones give a callable)."""
+        if callable(self.formula):
+            return self.formula(inputs, params)
+        if self.formula is not None:
+            return self.formula
+        arguments = [f"{{{i}}}" for i in range(inputs)]
+        arguments += [f"{key}={{{key}}}" for key in params if key != "index"]
+        return f"{self.name}({', '.join(arguments)})"
 
     def __repr__(self):
         return f"<primitive {self.name}>"
 
 
-def defprimitive(name, forward, vjp, symbol=None, rules=(), selective=False,
-                 exact_shapes=False):
+def defprimitive(name, forward, vjp, **words):
     """Create a primitive and register it under ``name``."""
-    prim = Primitive(name, forward, vjp, symbol, rules, selective, exact_shapes)
+    prim = Primitive(name, forward, vjp, **words)
     PRIMITIVES[name] = prim
     return prim
 
@@ -166,9 +192,22 @@ def _mean(a, axis=None, keepdims=False):
     return np.add.reduce(a, axis=axis, keepdims=keepdims) / _count(a.shape, axis)
 
 
-def _power_exponent_grad(g, out, a):
+def _pow_vjp(g, out, a, exponent):
+    # d/da a^p = p·a^(p−1). At p = 0 that reads 0·0^(−1) = 0·inf = NaN where a = 0;
+    # the function is the constant 1 there, so the gradient is 0 (as PyTorch).
+    if exponent == 0:
+        return (np.zeros_like(g),)
+    return (g * exponent * np.power(a, exponent - 1),)
+
+
+def _power_vjp(g, out, a, b, needs=(True, True)):
+    ga = gb = None
     with np.errstate(divide="ignore", invalid="ignore"):
-        return g * out * np.log(a)
+        if needs[0]:    # b·a^(b−1), and 0 where b = 0 (a^0 is the constant 1), as PyTorch
+            ga = np.where(b == 0, 0.0, g * b * np.power(a, b - 1))
+        if needs[1]:    # a^b·log(a), and 0 where a = 0 and b ≥ 0 (0^b is constant there)
+            gb = np.where((a == 0) & (b >= 0), 0.0, g * out * np.log(a))
+    return ga, gb
 
 
 def _matmul_vjp(g, out, a, b, needs=(True, True)):
@@ -190,6 +229,15 @@ def _matmul_vjp(g, out, a, b, needs=(True, True)):
     return ga, gb
 
 
+def _matmul_problem(name, shapes, params):
+    a, b = shapes
+    if len(a) == 0 or len(b) == 0:
+        return f"matmul: operands must have at least 1 dimension, got shapes {a} and {b}"
+    inner_b = b[0] if len(b) == 1 else b[-2]
+    return (f"matmul: shapes {a} and {b} do not fit: expected a.shape[-1] == "
+            f"b.shape[{0 if len(b) == 1 else -2}] ({a[-1]} != {inner_b})")
+
+
 def _matmul_t(a, b):
     """``a @ bᵀ`` for a weight ``b`` of shape (out, in): a Linear layer's product, in one step."""
     if b.ndim != 2:
@@ -209,14 +257,15 @@ def _matmul_t_vjp(g, out, a, b, needs=(True, True)):
     return (g @ b if need_a else None), gb
 
 
+def _matmul_t_problem(name, shapes, params):
+    a, b = shapes
+    return (f"matmul_t: x @ weightᵀ needs a weight of shape (out, in) with in == "
+            f"x.shape[-1]; got x of shape {a} and weight of shape {b}")
+
+
 def _outer_vjp(g, out, a, b, needs=(True, True)):
     return ((g @ b.ravel()).reshape(a.shape) if needs[0] else None,
             (a.ravel() @ g).reshape(b.shape) if needs[1] else None)
-
-
-def _power_vjp(g, out, a, b, needs=(True, True)):
-    return (g * b * np.power(a, b - 1) if needs[0] else None,
-            _power_exponent_grad(g, out, a) if needs[1] else None)
 
 
 def _getitem_vjp(g, out, a, index):
@@ -239,77 +288,6 @@ def _where_vjp(g, out, cond, a, b):
     return None, np.where(cond, g, zero), np.where(cond, zero, g)
 
 
-# --- the registry: forward and VJP side by side ------------------------------
-
-ADD = defprimitive(
-    "add", np.add,
-    lambda g, out, a, b: (g, g),
-    symbol="+", rules=("{g}", "{g}"))
-ADD_N = defprimitive(
-    "add_n", lambda *arrays: sum(arrays[1:], arrays[0]),
-    lambda g, out, *arrays: (g,) * len(arrays),
-    symbol="+", rules=("{g}",))
-SUB = defprimitive(
-    "sub", np.subtract,
-    lambda g, out, a, b: (g, -g),
-    symbol="−", rules=("{g}", "−{g}"))
-MUL = defprimitive(
-    "mul", np.multiply,
-    lambda g, out, a, b: (g * b, g * a),
-    symbol="×", rules=("{g} · {1}", "{g} · {0}"))
-DIV = defprimitive(
-    "div", np.divide,
-    lambda g, out, a, b: (g / b, -g * out / b),
-    symbol="÷", rules=("{g} / {1}", "−{g} · {0} / {1}²"))
-NEG = defprimitive(
-    "neg", np.negative, lambda g, out, a: (-g,),
-    symbol="−x", rules=("−{g}",), exact_shapes=True)
-POW = defprimitive(
-    "pow", lambda a, exponent: np.power(a, exponent),
-    lambda g, out, a, exponent: (g * exponent * np.power(a, exponent - 1),),
-    symbol="pow", rules=("{g} · {exponent} · {0}^({exponent} − 1)",), exact_shapes=True)
-POWER = defprimitive(
-    "power", np.power,
-    _power_vjp, selective=True,
-    symbol="**", rules=("{g} · {1} · {0}^({1} − 1)", "{g} · {out} · log({0})"))
-MATMUL = defprimitive(
-    "matmul", np.matmul, _matmul_vjp, selective=True,
-    symbol="matmul", rules=("{g} @ {1}ᵀ", "{0}ᵀ @ {g}"), exact_shapes=True)
-MATMUL_T = defprimitive(
-    "matmul_t", _matmul_t, _matmul_t_vjp, selective=True,
-    symbol="@ᵀ", rules=("{g} @ {1}", "({g})ᵀ @ {0}"), exact_shapes=True)
-OUTER = defprimitive(
-    "outer", np.outer, _outer_vjp, selective=True,
-    symbol="outer", rules=("{g} @ {1}", "{0}ᵀ @ {g}"), exact_shapes=True)
-EXP = defprimitive(
-    "exp", np.exp, lambda g, out, a: (g * out,),
-    rules=("{g} · exp({0})",), exact_shapes=True)
-LOG = defprimitive(
-    "log", np.log, lambda g, out, a: (g / a,),
-    rules=("{g} / {0}",), exact_shapes=True)
-SQRT = defprimitive(
-    "sqrt", np.sqrt, lambda g, out, a: (g / (2.0 * out),),
-    rules=("{g} / (2 · sqrt({0}))",), exact_shapes=True)
-ABS = defprimitive(
-    "abs", np.abs, lambda g, out, a: (g * np.sign(a),),
-    rules=("{g} · sign({0})",), exact_shapes=True)
-TANH = defprimitive(
-    "tanh", np.tanh, lambda g, out, a: (g * (1.0 - out * out),),
-    rules=("{g} · (1 − tanh²({0}))",), exact_shapes=True)
-SIGMOID = defprimitive(
-    "sigmoid", _sigmoid, lambda g, out, a: (g * out * (1.0 - out),),
-    symbol="σ", rules=("{g} · σ({0}) · (1 − σ({0}))",), exact_shapes=True)
-RELU = defprimitive(
-    "relu", lambda a: np.maximum(a, 0), lambda g, out, a: (g * (a > 0.0),),
-    rules=("{g} · [{0} > 0]",), exact_shapes=True)
-MAXIMUM = defprimitive(
-    "maximum", np.maximum,
-    lambda g, out, a, b: (g * _tie_split(a, b), g * _tie_split(b, a)),
-    rules=("{g} · [{0} ≥ {1}]", "{g} · [{1} ≥ {0}]"))
-MINIMUM = defprimitive(
-    "minimum", np.minimum,
-    lambda g, out, a, b: (g * _tie_split(b, a), g * _tie_split(a, b)),
-    rules=("{g} · [{0} ≤ {1}]", "{g} · [{1} ≤ {0}]"))
 def _inside(a, low, high):
     """1 where ``low <= a <= high`` (a bound of None is no bound), as PyTorch's clamp."""
     inside = np.ones(a.shape, dtype=bool)
@@ -320,6 +298,85 @@ def _inside(a, low, high):
     return inside
 
 
+def _listed(template):
+    """A variadic formula: ``template`` filled with all n inputs, e.g. concat(i1, i2, axis=0)."""
+    return lambda n, params: template.format(", ".join(f"{{{i}}}" for i in range(n)))
+
+
+# --- the table: forward and VJP side by side ------------------------------------
+
+ADD = defprimitive(
+    "add", np.add,
+    lambda g, out, a, b: (g, g),
+    symbol="+", formula="{0} + {1}", rules=("{g}", "{g}"), shape_error=broadcast_problem)
+ADD_N = defprimitive(
+    "add_n", lambda *arrays: sum(arrays[1:], arrays[0]),
+    lambda g, out, *arrays: (g,) * len(arrays),
+    symbol="+", formula=lambda n, params: " + ".join(f"{{{i}}}" for i in range(n)), rules=("{g}",),
+    shape_error=broadcast_problem)
+SUB = defprimitive(
+    "sub", np.subtract,
+    lambda g, out, a, b: (g, -g),
+    symbol="−", formula="{0} − {1}", rules=("{g}", "−{g}"), shape_error=broadcast_problem)
+MUL = defprimitive(
+    "mul", np.multiply,
+    lambda g, out, a, b: (g * b, g * a),
+    symbol="×", formula="{0} × {1}", rules=("{g} · {1}", "{g} · {0}"),
+    shape_error=broadcast_problem)
+DIV = defprimitive(
+    "div", np.divide,
+    lambda g, out, a, b: (g / b, -g * out / b),
+    symbol="÷", formula="{0} ÷ {1}", rules=("{g} / {1}", "−{g} · {0} / {1}²"),
+    shape_error=broadcast_problem)
+NEG = defprimitive(
+    "neg", np.negative, lambda g, out, a: (-g,),
+    symbol="−x", formula="−{0}", rules=("−{g}",))
+POW = defprimitive(
+    "pow", lambda a, exponent: np.power(a, exponent), _pow_vjp,
+    formula="{0}^{exponent}", rules=("{g} · {exponent} · {0}^({exponent} − 1)",))
+POWER = defprimitive(
+    "power", np.power, _power_vjp, selective=True,
+    symbol="**", formula="{0}^{1}", rules=("{g} · {1} · {0}^({1} − 1)", "{g} · {out} · log({0})"),
+    shape_error=broadcast_problem)
+MATMUL = defprimitive(
+    "matmul", np.matmul, _matmul_vjp, selective=True,
+    formula="{0} @ {1}", rules=("{g} @ {1}ᵀ", "{0}ᵀ @ {g}"), shape_error=_matmul_problem)
+MATMUL_T = defprimitive(
+    "matmul_t", _matmul_t, _matmul_t_vjp, selective=True,
+    symbol="@ᵀ", formula="{0} @ {1}ᵀ", rules=("{g} @ {1}", "({g})ᵀ @ {0}"),
+    shape_error=_matmul_t_problem)
+OUTER = defprimitive(
+    "outer", np.outer, _outer_vjp, selective=True,
+    rules=("{g} @ {1}", "{0}ᵀ @ {g}"))
+EXP = defprimitive(
+    "exp", np.exp, lambda g, out, a: (g * out,),
+    rules=("{g} · exp({0})",))
+LOG = defprimitive(
+    "log", np.log, lambda g, out, a: (g / a,),
+    rules=("{g} / {0}",))
+SQRT = defprimitive(
+    "sqrt", np.sqrt, lambda g, out, a: (g / (2.0 * out),),
+    rules=("{g} / (2 · sqrt({0}))",))
+ABS = defprimitive(
+    "abs", np.abs, lambda g, out, a: (g * np.sign(a),),
+    rules=("{g} · sign({0})",))
+TANH = defprimitive(
+    "tanh", np.tanh, lambda g, out, a: (g * (1.0 - out * out),),
+    rules=("{g} · (1 − tanh²({0}))",))
+SIGMOID = defprimitive(
+    "sigmoid", _sigmoid, lambda g, out, a: (g * out * (1.0 - out),),
+    symbol="σ", rules=("{g} · σ({0}) · (1 − σ({0}))",))
+RELU = defprimitive(
+    "relu", lambda a: np.maximum(a, 0), lambda g, out, a: (g * (a > 0.0),),
+    rules=("{g} · [{0} > 0]",))
+MAXIMUM = defprimitive(
+    "maximum", np.maximum,
+    lambda g, out, a, b: (g * _tie_split(a, b), g * _tie_split(b, a)),
+    rules=("{g} · [{0} ≥ {1}]", "{g} · [{1} ≥ {0}]"), shape_error=broadcast_problem)
+MINIMUM = defprimitive(
+    "minimum", np.minimum,
+    lambda g, out, a, b: (g * _tie_split(b, a), g * _tie_split(a, b)),
+    rules=("{g} · [{0} ≤ {1}]", "{g} · [{1} ≤ {0}]"), shape_error=broadcast_problem)
 CLIP = defprimitive(
     "clip", lambda a, low, high: np.clip(a, low, high),
     lambda g, out, a, low, high: (g * _inside(a, low, high),),
@@ -327,45 +384,47 @@ CLIP = defprimitive(
 SUM = defprimitive(
     "sum", lambda a, axis=None, keepdims=False: np.add.reduce(a, axis=axis, keepdims=keepdims),
     lambda g, out, a, axis=None, keepdims=False: (_spread(g, a.shape, axis, keepdims),),
-    symbol="Σ", rules=("broadcast({g})",), exact_shapes=True)
+    symbol="Σ", formula="Σ({0}, axis={axis}, keepdims={keepdims})", rules=("broadcast({g})",))
 MEAN = defprimitive(
     "mean", _mean,
     lambda g, out, a, axis=None, keepdims=False:
         (_spread(g / _count(a.shape, axis), a.shape, axis, keepdims),),
-    rules=("broadcast({g}) / n",), exact_shapes=True)
+    rules=("broadcast({g}) / n",))
 MAX = defprimitive(
     "max", lambda a, axis=None, keepdims=False: np.maximum.reduce(a, axis=axis, keepdims=keepdims),
     lambda g, out, a, axis=None, keepdims=False:
         (_expand_reduced(g, a.shape, axis, keepdims) * _share_of_max(a, out, axis, keepdims),),
-    rules=("{g} · [{0} = max]",), exact_shapes=True)
+    rules=("{g} · [{0} = max]",))
 RESHAPE = defprimitive(
     "reshape", lambda a, shape: np.reshape(a, shape),
     lambda g, out, a, shape: (g.reshape(a.shape),),
-    rules=("reshape({g})",), exact_shapes=True)
+    rules=("reshape({g})",))
 TRANSPOSE = defprimitive(
     "transpose", lambda a, axes=None: np.transpose(a, axes),
     lambda g, out, a, axes=None:
         (np.transpose(g, None if axes is None else np.argsort(axes)),),
-    symbol="ᵀ", rules=("{g}ᵀ",), exact_shapes=True)
+    symbol="ᵀ", rules=("{g}ᵀ",),
+    formula=lambda n, params: "{0}ᵀ" if params.get("axes") is None else "transpose({0}, axes={axes})")
 GETITEM = defprimitive(
     "getitem", lambda a, index: a[index], _getitem_vjp,
-    symbol="[ ]", rules=("scatter({g})",), exact_shapes=True)
+    symbol="[ ]", rules=("scatter({g})",))
 CONCATENATE = defprimitive(
     "concatenate", lambda *arrays, axis=0: np.concatenate(arrays, axis=axis),
-    _concatenate_vjp, symbol="concat", rules=("slice({g})",), exact_shapes=True)
+    _concatenate_vjp, symbol="concat", formula=_listed("concat({}, axis={{axis}})"),
+    rules=("slice({g})",))
 STACK = defprimitive(
     "stack", lambda *arrays, axis=0: np.stack(arrays, axis=axis),
-    _stack_vjp, rules=("slice({g})",), exact_shapes=True)
+    _stack_vjp, formula=_listed("stack({}, axis={{axis}})"), rules=("slice({g})",))
 WHERE = defprimitive(
     "where", np.where, _where_vjp,
-    rules=("", "{g} · [{0}]", "{g} · [not {0}]"))
+    rules=("", "{g} · [{0}]", "{g} · [not {0}]"), shape_error=broadcast_problem)
 LOGSUMEXP = defprimitive(
     "logsumexp", _logsumexp,
     lambda g, out, a, axis=None, keepdims=False:
         (_expand_reduced(g, a.shape, axis, keepdims)
          * np.exp(a - _expand_reduced(out, a.shape, axis, keepdims)),),
-    rules=("{g} · softmax({0})",), exact_shapes=True)
+    rules=("{g} · softmax({0})",))
 LOG_SOFTMAX = defprimitive(
     "log_softmax", _log_softmax,
     lambda g, out, a, axis=-1: (g - np.exp(out) * np.add.reduce(g, axis=axis, keepdims=True),),
-    rules=("{g} − softmax({0}) · Σ{g}",), exact_shapes=True)
+    rules=("{g} − softmax({0}) · Σ{g}",))

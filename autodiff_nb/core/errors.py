@@ -9,7 +9,8 @@ import linecache
 import os
 import sys
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+# The package this core ships in (autodiff_nb): its own frames are not "your code".
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class ShapeError(ValueError):
@@ -17,7 +18,14 @@ class ShapeError(ValueError):
 
 
 class GraphError(RuntimeError):
-    """A misuse of the recorded graph (non-scalar backward, second backward, in-place change)."""
+    """A misuse of the recorded graph (non-scalar backward, second backward, changed data)."""
+
+
+class ReadOnlyError(ValueError):
+    """A write to an array that a recorded operation still needs for its backward pass.
+
+    A ``ValueError``, as NumPy's own "assignment destination is read-only" is.
+    """
 
 
 class DTypeError(TypeError):
