@@ -215,8 +215,9 @@ def test_decision_boundary_draws_regions_and_points_without_recording(monkeypatc
     X = np.array([[-1.0, -1.0], [-0.5, 1.0], [1.0, 0.5], [0.7, -0.2]])
     y = np.array([0, 0, 1, 1])
     recorded = []
-    real_record = ad.core.tensor.record
-    monkeypatch.setattr(ad.core.tensor, "record", lambda *a: recorded.append(a) or real_record(*a))
+    make_record = ad.core.tensor._new_record
+    monkeypatch.setattr(ad.core.tensor, "_new_record",
+                        lambda *a: recorded.append(a) or make_record(*a))
     figure = viz.decision_boundary(_vertical_split(), X, y, resolution=50)
     assert isinstance(figure, Figure)
     ax = figure.axes[0]

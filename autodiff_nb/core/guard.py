@@ -61,65 +61,71 @@ def _owner(array):
 class Guard:
     """Keeps one piece of memory read-only while recorded operations need it."""
 
-    __slots__ = ("arrays", "users", "locked", "unlocked_at", "kept", "__weakref__")
+    __slots__ = ("arrays", "users", "locked", "unlocked_at", "prune_at", "__weakref__")
 
     def __init__(self):
         self.arrays = []        # the array objects this guard sets read-only (owner and views)
         self.users = []         # weak references to the outputs of operations that need it
         self.locked = False
         self.unlocked_at = -1   # tape clock when it last unlocked (values may change after)
-        self.kept = 0           # users left after the last pruning
+        self.prune_at = 64      # drop spent users once there are this many
 
     def need(self, user):
         """Operation output ``user`` (a weak reference) needs this memory: lock it."""
         self.users.append(user)
-        if not self.locked or len(self.users) > 2 * self.kept + 64:
-            with _mutex:
-                self._prune()
-                self._lock()
+        if not self.locked:
+            self.lock()
+        elif len(self.users) > self.prune_at:
+            self.prune()
+
+    def lock(self):
+        with _mutex:
+            if not self.locked:
+                for array in self.arrays:
+                    array.setflags(write=False)
+                self.locked = True
 
     def release(self, clock):
         """Unlock if no operation needs the memory any more; True if it is writable now."""
         if not self.locked:
             return True
         with _mutex:
-            self._prune()
-            if self.users:
+            if self.needed_by() is not None:
                 return False
+            seen = len(self.users)
             for array in self.arrays:
-                array.flags.writeable = True
+                array.setflags(write=True)
             self.locked = False
             self.unlocked_at = next(clock)
-            # ``need`` appends without the mutex: one that saw ``locked`` still True just
-            # now has its user in the list already, so it is seen here.
+            del self.users[:seen]       # every one of them spent or gone
+            # ``protect`` appends without the mutex: one that saw ``locked`` still True a
+            # moment ago has its user in the list by now, and is seen here.
             if self.users:
-                self._lock()
+                for array in self.arrays:
+                    array.setflags(write=False)
+                self.locked = True
                 return False
             return True
 
     def needed_by(self):
         """The first operation output still needing this memory (None if none)."""
-        for user in list(self.users):
+        for user in self.users:
             output = user()
             if output is not None and not output._freed:
                 return output
         return None
 
-    def _prune(self):
-        self.users[:] = [u for u in self.users if (o := u()) is not None and not o._freed]
-        self.kept = len(self.users)
-
-    def _lock(self):
-        if not self.locked:
-            for array in self.arrays:
-                array.flags.writeable = False
-            self.locked = True
+    def prune(self):
+        """Forget users whose operations are spent or gone (a list that only grows otherwise)."""
+        with _mutex:
+            self.users[:] = [u for u in self.users if (o := u()) is not None and not o._freed]
+            self.prune_at = 2 * len(self.users) + 64
 
     def _add(self, array):
         if array.flags.writeable and not any(a is array for a in self.arrays):
             self.arrays.append(array)
             if self.locked:
-                array.flags.writeable = False
+                array.setflags(write=False)
 
 
 def guard_of(tensor):
@@ -137,14 +143,32 @@ def guard_of(tensor):
     return guard
 
 
+def protect(tensor, user):
+    """Leaf ``tensor`` is an input of operation output ``user``: keep its memory read-only.
+
+    ``Guard.need`` written out: this runs for every leaf input of every operation.
+    """
+    guard = tensor._guard
+    if guard is UNGUARDED:
+        return
+    if guard is None:
+        guard = guard_of(tensor)
+    guard.users.append(user)
+    if not guard.locked:
+        guard.lock()
+    elif len(guard.users) > guard.prune_at:
+        guard.prune()
+
+
 def hand_out(tensor, clock):
     """``tensor``'s array as ``.data`` gives it: writable, or a ``ReadOnlyArray`` saying why."""
     if tensor._guard is UNGUARDED:
         return tensor._data
     guard = guard_of(tensor)
-    output = tensor._record.output if tensor._record is not None else None
-    if output is not None and not tensor._freed and not any(u is output for u in guard.users):
-        guard.need(output)    # an output: its own operation needs it
+    if tensor._record is not None and not tensor._freed:
+        output = tensor._record.output      # an output: its own operation needs it
+        if not any(u is output for u in guard.users):
+            guard.need(output)
     if guard.release(clock):
         return tensor._data
     view = tensor._data.view(ReadOnlyArray)

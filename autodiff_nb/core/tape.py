@@ -22,6 +22,8 @@ what the engine did.
 """
 from __future__ import annotations
 
+import contextvars
+import heapq
 import itertools
 import threading
 from typing import Any, NamedTuple
@@ -38,7 +40,7 @@ CLOCK = itertools.count()
 
 # A finished backward pass keeps its gradients for drawings of the graph, unless they
 # come to more than this: then the graph is released instead (``Pass``).
-KEEP_FOR_DRAWING = 64 * 1024   # bytes
+KEEP_FOR_DRAWING = 256 * 1024   # bytes of intermediate gradients
 
 
 class Record(NamedTuple):
@@ -79,35 +81,28 @@ class Pass(NamedTuple):
 
 
 # --- switches: per thread, as PyTorch's grad mode ----------------------------------------
+# Context variables: each thread (and each asyncio task) sees its own values, so a
+# ``no_grad`` block in one thread never switches recording off in another.
 
-class _State(threading.local):
-    """Recording on or off, anomaly checks and the scope path, each thread its own."""
-
-    def __init__(self):
-        self.grad_enabled = True
-        self.anomaly = False
-        self.scope = ()
-
-
-STATE = _State()
+GRAD_ENABLED = contextvars.ContextVar("grad_enabled", default=True)
+ANOMALY = contextvars.ContextVar("anomaly", default=False)
+SCOPE = contextvars.ContextVar("scope", default=())   # the scope path, outermost first
 
 
 class _Switch:
-    """Set one ``STATE`` attribute for a ``with`` block (or a decorated function)."""
+    """Set one context variable for a ``with`` block (or a decorated function)."""
 
-    def __init__(self, attribute, value):
-        self.attribute = attribute
+    def __init__(self, variable, value):
+        self.variable = variable
         self.value = value
-        self._saved = threading.local()    # one object may be entered by several threads
+        self._tokens = threading.local()   # one switch may be entered by several threads
 
     def __enter__(self):
-        stack = self._saved.__dict__.setdefault("stack", [])
-        stack.append(getattr(STATE, self.attribute))
-        setattr(STATE, self.attribute, self._value())
+        self._tokens.__dict__.setdefault("stack", []).append(self.variable.set(self._value()))
         return self
 
     def __exit__(self, *exc):
-        setattr(STATE, self.attribute, self._saved.stack.pop())
+        self.variable.reset(self._tokens.stack.pop())
         return False
 
     def _value(self):
@@ -124,12 +119,12 @@ class _Switch:
 
 def no_grad():
     """Compute without recording, e.g. for evaluation or parameter updates."""
-    return _Switch("grad_enabled", False)
+    return _Switch(GRAD_ENABLED, False)
 
 
 def enable_grad():
     """Record again inside a ``no_grad`` block."""
-    return _Switch("grad_enabled", True)
+    return _Switch(GRAD_ENABLED, True)
 
 
 def detect_anomaly():
@@ -139,7 +134,7 @@ def detect_anomaly():
     non-finite number appears, the error names the first operation that
     produced it and the line of user code that recorded it.
     """
-    return _Switch("anomaly", True)
+    return _Switch(ANOMALY, True)
 
 
 class scope(_Switch):
@@ -150,11 +145,11 @@ class scope(_Switch):
     """
 
     def __init__(self, name):
-        super().__init__("scope", None)
+        super().__init__(SCOPE, None)
         self.name = str(name)
 
     def _value(self):
-        return STATE.scope + (self.name,)
+        return SCOPE.get() + (self.name,)
 
 
 # --- changes to .data ---------------------------------------------------------------------
@@ -193,52 +188,67 @@ def tape_of(*roots):
 
 # --- the reverse pass -----------------------------------------------------------------------
 
-def backward_steps(root, grad=None, retain_graph=False):
-    """Backpropagate from ``root``, yielding one ``Step`` per operation, newest first.
+def reverse_pass(root, grad=None, retain_graph=False):
+    """Backpropagate from ``root``: yield ``(record, g, changes)`` for each operation, newest first.
 
-    The gradient arriving at a record's output is final when the loop
-    reaches it: every operation that used the output was recorded later, so
-    was visited earlier. Each input then receives its share: "=" the first
-    time a gradient reaches it in this pass, "+=" when it was used more than
-    once (fan-out, the lecture's generalized chain rule). When the walk ends,
-    leaves that require a gradient (and tensors that asked to ``retain_grad``)
-    get ``.grad`` added to, as in PyTorch.
+    The walk takes the tape backward, newest record first, but only through
+    the records the root depends on: ``waiting`` holds the outputs that have
+    received a gradient and whose operation is still to be visited, newest on
+    top. The gradient arriving at an output is final when its turn comes:
+    every operation that used the output was recorded later, so was visited
+    earlier. Each input then receives its share: "=" the first time a
+    gradient reaches it in this pass (and its own operation starts waiting),
+    "+=" when it was used more than once (fan-out, the lecture's generalized
+    chain rule). ``changes`` lists ``(input, sent, before, after)``.
+    When the walk ends, leaves that require a gradient (and tensors that
+    asked to ``retain_grad``) get ``.grad`` added to, as in PyTorch.
     """
     seed = _seed(root, grad)
     grads = {root._id: seed}        # tensor id -> gradient of the root with respect to it
-    tape = tape_of(root)
     receivers = [root] if root._record is None or root._retains_grad else []
-    for record in reversed(tape):
-        g = grads.get(record.index)     # an output's id is its record's index
-        if g is None:                   # not on the way to root (a mask, an unused branch)
-            continue
-        output = record.output()
-        _use(record, output, retain_graph)
-        sent_all = call_vjp(record, output, g)
-        updates = []
-        for tensor, sent in zip(record.inputs, sent_all):
+    waiting = [(-root._id, root)] if root._record is not None else []
+    anomaly = ANOMALY.get()
+    while waiting:
+        _, output = heapq.heappop(waiting)
+        record = output._record
+        g = grads[output._id]
+        if output._freed or record.index < CHANGES.latest:
+            _refuse_a_used_or_changed(record, output)
+        if not retain_graph:
+            output._freed = True            # spent: a second backward through it is refused
+        changes = []
+        for tensor, sent in zip(record.inputs, call_vjp(record, output, g)):
             if sent is None or not tensor.requires_grad:
                 continue
             if sent.shape != tensor._data.shape:    # the forward broadcast this input:
                 sent = unbroadcast(sent, tensor._data.shape)   # sum over the copies
+            if anomaly:
+                _check_finite("the gradient sent to an input", record, sent)
             before = grads.get(tensor._id)
-            if before is None:
-                grads[tensor._id] = sent
-                updates.append(Update(tensor, sent, "=", None, sent))
+            if before is None:                      # "=": the first gradient to reach it
+                grads[tensor._id] = after = sent
+                if tensor._record is not None:
+                    heapq.heappush(waiting, (-tensor._id, tensor))
                 if tensor._record is None or tensor._retains_grad:
                     receivers.append(tensor)
-            else:
+            else:                                   # "+=": it was used more than once
                 grads[tensor._id] = after = before + sent
-                updates.append(Update(tensor, sent, "+=", before, after))
-        if STATE.anomaly:
-            _check_finite("the gradient sent to an input", record, *[u.sent for u in updates])
-        yield Step(record, g, tuple(updates))
-    _finish(root, seed, grads, receivers, tape, retain_graph)
+            changes.append((tensor, sent, before, after))
+        yield record, g, changes
+    _finish(root, seed, grads, receivers, retain_graph)
+
+
+def backward_steps(root, grad=None, retain_graph=False):
+    """A backward pass, one ``Step`` snapshot per operation: what the stepper replays."""
+    for record, g, changes in reverse_pass(root, grad, retain_graph):
+        yield Step(record, g, tuple(Update(tensor, sent, "=" if before is None else "+=",
+                                           before, after)
+                                    for tensor, sent, before, after in changes))
 
 
 def backward(root, grad=None, retain_graph=False):
-    """``Tensor.backward``: ``backward_steps`` run to the end."""
-    for _ in backward_steps(root, grad, retain_graph):
+    """``Tensor.backward``: the same walk, run to the end without snapshots."""
+    for _ in reverse_pass(root, grad, retain_graph):
         pass
 
 
@@ -251,19 +261,21 @@ def call_vjp(record, output, g):
     """
     primitive, inputs, params = record.primitive, record.inputs, record.params
     out = output._data
-    if primitive.selective:
-        needs = tuple([t.requires_grad for t in inputs])
-        return primitive.vjp(g, out, *[t._data for t in inputs], needs=needs, **params)
-    if params:
-        return primitive.vjp(g, out, *[t._data for t in inputs], **params)
-    if len(inputs) == 2:
-        return primitive.vjp(g, out, inputs[0]._data, inputs[1]._data)
+    if params or len(inputs) > 2:
+        arrays = [t._data for t in inputs]
+        if primitive.selective:
+            return primitive.vjp(g, out, *arrays, needs=[t.requires_grad for t in inputs],
+                                 **params)
+        return primitive.vjp(g, out, *arrays, **params)
     if len(inputs) == 1:
         return primitive.vjp(g, out, inputs[0]._data)
-    return primitive.vjp(g, out, *[t._data for t in inputs])
+    a, b = inputs
+    if primitive.selective:
+        return primitive.vjp(g, out, a._data, b._data, needs=(a.requires_grad, b.requires_grad))
+    return primitive.vjp(g, out, a._data, b._data)
 
 
-def _use(record, output, retain_graph):
+def _refuse_a_used_or_changed(record, output):
     """Refuse a record that a backward pass already used, or whose tensors changed since."""
     if output._freed:
         raise GraphError(at_user_line(
@@ -279,8 +291,6 @@ def _use(record, output, retain_graph):
                     f"data (.data = ...) after the operation was recorded, so its gradient "
                     f"would be computed with values the forward pass never used. Change "
                     f"tensors after backward(), or recompute the forward pass."))
-    if not retain_graph:
-        output._freed = True
 
 
 def _seed(root, grad):
@@ -321,32 +331,35 @@ def _check_finite(what, record, *arrays):
 _delivering = threading.Lock()   # two passes may reach one leaf from two threads
 
 
-def _finish(root, seed, grads, receivers, tape, retain_graph):
+def _finish(root, seed, grads, receivers, retain_graph):
     """Deliver ``.grad``, and leave the pass on the root for drawings (or release the graph).
 
     A pass whose gradients stay under ``KEEP_FOR_DRAWING`` bytes keeps them,
     so ``loss.draw()`` after ``backward()`` (and ``opt.step()``) shows the
-    numbers this pass computed. A larger graph, once spent, is released: its
-    records let go of their inputs, so a loss kept in a list (``losses.append
-    (loss)``) no longer keeps every activation of its step alive.
+    numbers this pass computed. A larger graph, once spent, is released: the
+    root's record lets go of its inputs, so a loss kept in a list
+    (``losses.append(loss)``) no longer keeps every activation of its step
+    alive. (An intermediate tensor the user keeps still keeps what it was
+    computed from, as any tensor keeps its graph.)
     """
     with _delivering:
         _deliver(seed, grads, receivers)
-    released = not retain_graph and _nbytes(grads) > KEEP_FOR_DRAWING
-    if released:
-        for record in tape:
-            output = record.output()
-            if output is not None and output._freed:
-                output._record = record._replace(inputs=())
+    released = (not retain_graph and root._record is not None
+                and _graph_bytes(grads, receivers) > KEEP_FOR_DRAWING)
+    if released:    # the root lets go of its inputs, and so of everything behind them
+        root._record = root._record._replace(inputs=())
     root._pass = Pass(seed, {} if released else grads, released)
 
 
-def _nbytes(grads):
+def _graph_bytes(grads, receivers):
+    """The size of the pass's intermediate gradients, as large as the values the graph holds."""
+    leaves = {tensor._id for tensor in receivers}
     total = 0
-    for g in grads.values():
-        total += g.nbytes
-        if total > KEEP_FOR_DRAWING:
-            break
+    for key, g in grads.items():
+        if key not in leaves:
+            total += g.nbytes
+            if total > KEEP_FOR_DRAWING:
+                break
     return total
 
 
@@ -368,6 +381,6 @@ def _deliver(seed, grads, receivers):
         handed_out.add(id(tensor.grad))
 
 
-__all__ = ["Record", "Update", "Step", "Pass", "STATE", "CLOCK", "CHANGES", "tape_of",
-           "backward_steps", "backward", "call_vjp", "no_grad", "enable_grad",
-           "detect_anomaly", "scope"]
+__all__ = ["Record", "Update", "Step", "Pass", "GRAD_ENABLED", "ANOMALY", "SCOPE", "CLOCK",
+           "CHANGES", "tape_of", "reverse_pass", "backward_steps", "backward", "call_vjp",
+           "no_grad", "enable_grad", "detect_anomaly", "scope"]

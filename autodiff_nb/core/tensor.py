@@ -14,55 +14,68 @@ import numpy as np
 
 from . import primitives as P
 from .errors import DTypeError, ShapeError, at_user_line
-from .guard import UNGUARDED, ReadOnlyArray, guard_of, hand_out
-from .tape import CHANGES, CLOCK, STATE, Record, backward, _check_finite
+from .guard import UNGUARDED, ReadOnlyArray, hand_out, protect
+from .tape import ANOMALY, CHANGES, CLOCK, GRAD_ENABLED, SCOPE, Record, backward, _check_finite
 
 
 def apply(prim, *args, **params):
     """Run ``prim`` forward on ``args`` (Tensors, arrays or numbers); record it if needed.
 
-    This is the one way an operation reaches the tape. A forward that
-    refuses its operands' shapes becomes a ``ShapeError`` in the primitive's
-    own words, pointing at the user's line.
+    This is the one way an operation reaches the tape (the course-handout
+    engine comes here too, via a primitive whose forward hands back the
+    output its code computed). The output's id is its record's index; the
+    record holds the output weakly (the output holds its record), and every
+    leaf input's memory stays read-only until this operation has been
+    backpropagated (guard.py). A forward that refuses its operands' shapes
+    becomes a ``ShapeError`` in the primitive's own words, pointing at the
+    user's line.
     """
-    inputs = args if all(type(a) is Tensor for a in args) else _lift_all(args)
+    for arg in args:
+        if type(arg) is not Tensor:
+            args = _lift_all(args)
+            break
     try:
-        data = prim.forward(*[t._data for t in inputs], **params)
+        # The calls without parameters spelled out for one and two inputs: a generic
+        # f(*arrays, **params) call costs as much as a small forward (bench/README.md).
+        if params or len(args) > 2:
+            data = prim.forward(*[t._data for t in args], **params)
+        elif len(args) == 2:
+            data = prim.forward(args[0]._data, args[1]._data)
+        else:
+            data = prim.forward(args[0]._data)
     except (ValueError, IndexError, TypeError) as exc:
-        shapes = [t._data.shape for t in inputs]
-        message = prim.shape_error(prim.name, shapes, params)
+        message = prim.shape_error(prim.name, [t._data.shape for t in args], params)
         raise ShapeError(at_user_line(f"{message}\n  ({exc})")) from None
-    if STATE.grad_enabled and any(t.requires_grad for t in inputs):
-        return record(prim, inputs, data, params)
-    return _new(data)
-
-
-def record(prim, inputs, data, params):
-    """A new Tensor around ``data``, recorded on the tape as ``prim(*inputs, **params)``.
-
-    The one place where records are made (the course-handout engine comes
-    here too). The output's id is its record's index; the record holds the
-    output weakly (the output holds its record), and every leaf input's
-    memory is locked until this operation has been backpropagated (guard.py).
-    """
-    output = _new(data, requires_grad=True)
+    recording = False
+    if GRAD_ENABLED.get():
+        for tensor in args:
+            if tensor.requires_grad:
+                recording = True
+                break
+    if not recording:
+        return _new(data)
+    output = _new(data, True)
     user = weakref.ref(output)
-    output._record = Record(output._id, prim, inputs, user, params, STATE.scope)
-    for tensor in inputs:
+    output._record = _new_record(Record, (output._id, prim, args, user, params, SCOPE.get()))
+    for tensor in args:
         if tensor._record is None and tensor._guard is not UNGUARDED:
-            guard_of(tensor).need(user)
-    if STATE.anomaly:
+            protect(tensor, user)       # a leaf: its memory stays read-only (guard.py)
+    if ANOMALY.get():
         _check_finite("the forward value", output._record, output._data)
     return output
 
 
-def _new(data, requires_grad=False, name=None):
-    """A Tensor around ``data`` as it is (no copy)."""
-    return _fill(object.__new__(Tensor), data, requires_grad, name)
+# ``Record(...)`` runs NamedTuple's Python-level __new__; building the tuple directly
+# is 2.5 times faster, felt once per recorded operation (bench/README.md).
+_new_record = tuple.__new__
 
 
-def _fill(tensor, data, requires_grad, name):
-    """Set every field of a new tensor (slots: a field read before it is set would raise)."""
+def _new(data, requires_grad=False, name=None, cls=None):
+    """A Tensor around ``data`` as it is (no copy): the one place that sets every field.
+
+    (Slots: a field read before it is set would raise.)
+    """
+    tensor = object.__new__(cls or Tensor)
     tensor._data = data if type(data) is np.ndarray else np.asarray(data)
     tensor._id = next(CLOCK)
     tensor._record = None
@@ -128,7 +141,7 @@ class Tensor:
     __array_ufunc__ = None  # make ``ndarray * Tensor`` call Tensor.__rmul__
     __hash__ = object.__hash__    # ``==`` compares elements, as NumPy's; identity hashes
 
-    def __init__(self, data, requires_grad=False, name=None, dtype=None):
+    def __new__(cls, data, requires_grad=False, name=None, dtype=None):
         if isinstance(data, Tensor):
             data = data._data
         from_python = not isinstance(data, (np.ndarray, np.generic))
@@ -143,7 +156,7 @@ class Tensor:
             raise DTypeError(at_user_line(
                 f"Tensor: requires_grad=True needs floating point data, got dtype "
                 f"{array.dtype} of shape {array.shape}; convert with .astype(float)"))
-        _fill(self, array, bool(requires_grad), None if name is None else str(name))
+        return _new(array, bool(requires_grad), None if name is None else str(name), cls)
 
     # --- data and metadata -------------------------------------------------
     @property
@@ -157,13 +170,13 @@ class Tensor:
 
     @data.setter
     def data(self, value):
+        if value is self._data:     # ``t.data -= step`` wrote in place and hands it back:
+            return                  # only possible while no graph needs it (guard.py)
         value = getattr(value, "_data", value)
         if isinstance(value, ReadOnlyArray):   # another tensor's locked array: take a copy
             value = np.array(value)
-        array = np.asarray(value, dtype=self._data.dtype)
-        if array is not self._data:            # ``t.data -= step`` hands back the same array
-            self._data = array
-            self._guard = None
+        self._data = np.asarray(value, dtype=self._data.dtype)
+        self._guard = None
         self._changed_at = CHANGES.tick()
 
     def numpy(self):

@@ -2,7 +2,7 @@
 
 ``Autograd`` keeps the handout's API: ``operation_list``, ``gradient_buffer``,
 ``add_operation``, ``backward`` and ``zero_grad``. Every operation it records
-is also a tape ``Record`` (made by the core's one ``record``) whose inputs
+is also a tape ``Record`` (made by the core's one ``apply``) whose inputs
 are ``Tensor``s wrapping the engine's own arrays, so ``autodiff_nb.draw
 (engine)`` and ``step_through(engine)`` show the same graph the engine walks.
 Backward is the core's own reverse loop (``core.tape.backward_steps``): this
@@ -19,8 +19,8 @@ import numpy as np
 from ..core.errors import GraphError, ShapeError, at_user_line
 from ..core.guard import UNGUARDED
 from ..core.primitives import PRIMITIVES, Primitive
-from ..core.tape import backward_steps
-from ..core.tensor import _new, record
+from ..core.tape import backward_steps, enable_grad
+from ..core.tensor import _new, apply
 from .utils import GradientBuffer
 
 # The registry primitive each handout backward function undoes. Matched by the
@@ -44,8 +44,11 @@ def _function_name(function):
     return getattr(function, "__name__", type(function).__name__)
 
 
-def _handout_primitive(backward_operation):
-    """A ``Primitive`` whose VJP is ``backward_operation``, drawn like the operation it undoes."""
+def _handout_primitive(backward_operation, output):
+    """A ``Primitive`` whose VJP is ``backward_operation``, drawn like the operation it undoes.
+
+    Its forward hands back ``output``: the course's code computed it already.
+    """
     name = _function_name(backward_operation)
     shown = PRIMITIVES.get(_UNDOES.get(name)) or _DISPLAY_ONLY.get(name)
 
@@ -59,9 +62,12 @@ def _handout_primitive(backward_operation):
             grads = grads[:-1]
         return _checked(name, inputs, grads)
 
+    def forward(*arrays):
+        return output
+
     if shown is None:
-        return Primitive(name.removesuffix("_backward"), None, vjp)
-    return Primitive(shown.name, shown.forward, vjp, symbol=shown.symbol, formula=shown.formula,
+        return Primitive(name.removesuffix("_backward"), forward, vjp)
+    return Primitive(shown.name, forward, vjp, symbol=shown.symbol, formula=shown.formula,
                      rules=shown.rules)
 
 
@@ -257,8 +263,9 @@ class Autograd:
                                                     operation.gradients_to_update))
             # A new recorded Tensor for the output, keeping what label() gave the old one.
             labelled = self._tensors.get(id(operation.output))
-            output = record(_handout_primitive(operation.backward_operation), inputs,
-                            operation.output, {})
+            with enable_grad():     # recorded even inside a learner's no_grad block
+                output = apply(_handout_primitive(operation.backward_operation,
+                                                  operation.output), *inputs)
             output._guard = UNGUARDED
             if labelled is not None:
                 output.name, output.requires_grad = labelled[1].name, labelled[1].requires_grad
