@@ -3,12 +3,16 @@
 Which program draws, first match wins:
 
 1. ``set_program("/path/to/dot")`` (or a name looked up on PATH), for this process;
-2. the environment variable ``AUTODIFF_NB_DOT`` (a path or a name);
-3. the system ``dot`` on PATH (Graphviz from apt, brew, conda, the Windows installer);
-4. ``graphviz-pure`` (a pip dependency of autodiff_nb: a self-contained program
-   with dot's command line), on PATH or next to the running Python.
+2. the environment variable ``AUTODIFF_NB_DOT`` (a path or a name, e.g. ``dot``);
+3. ``graphviz-pure``, a pinned pip dependency of autodiff_nb: a self-contained
+   program with dot's command line, on PATH or next to the running Python.
 
-So ``pip install autodiff_nb`` alone is enough to render. When no program can
+A system Graphviz (apt, brew, conda) is never picked on its own, even when
+``dot`` is on PATH: each Graphviz build lays the same graph out at slightly
+different sizes, so stored lesson outputs made with one would not match
+another. The pinned ``graphviz-pure`` gives the same bytes on every platform,
+so ``pip install autodiff_nb`` alone draws, and draws the same everywhere.
+Ask for ``dot`` when you want it (it also writes PDF). When no program can
 be found, or the program fails or takes too long, the one error is a
 ``RenderError`` whose message says what happened and how to get a program;
 never a bare ``FileNotFoundError`` about an executable. Building DOT text
@@ -30,11 +34,12 @@ DEFAULT_TIMEOUT = 30.0
 
 HOW_TO_GET_ONE = (
     "To draw, autodiff_nb needs a Graphviz program. Either:\n"
-    "  * pip install graphviz-pure   (self-contained, installs the 'graphviz-pure' program), or\n"
-    "  * install Graphviz itself: apt install graphviz / brew install graphviz / "
-    "conda install graphviz / https://graphviz.org/download/\n"
-    f"To pick a program explicitly, set the environment variable {ENVIRONMENT_VARIABLE}="
-    "/path/to/dot or call autodiff_nb.render.set_program('/path/to/dot').\n"
+    "  * pip install graphviz-pure   (self-contained, installs the 'graphviz-pure' program;\n"
+    "    the one autodiff_nb picks on its own), or\n"
+    "  * install Graphviz itself (apt install graphviz / brew install graphviz / "
+    "conda install graphviz / https://graphviz.org/download/)\n"
+    f"    and ask for it: set the environment variable {ENVIRONMENT_VARIABLE}="
+    "dot or call autodiff_nb.render.set_program('dot').\n"
     "(Graph.source, the DOT text, works without any program.)")
 
 
@@ -78,10 +83,10 @@ def find_program() -> str:
                 raise RenderError(f"{source} names the Graphviz program {chosen!r}, but there is "
                                   f"no executable file by that name.\n{HOW_TO_GET_ONE}")
             return found
-    found = shutil.which("dot") or _locate("graphviz-pure")
+    found = _locate("graphviz-pure")
     if found is None:
-        raise RenderError("No Graphviz program found: neither 'dot' nor 'graphviz-pure' is on "
-                          f"PATH or next to {sys.executable}.\n{HOW_TO_GET_ONE}")
+        raise RenderError("No Graphviz program found: 'graphviz-pure' is not on PATH or next "
+                          f"to {sys.executable}.\n{HOW_TO_GET_ONE}")
     return found
 
 

@@ -391,6 +391,22 @@ def test_no_program_gives_one_clear_error(monkeypatch, tmp_path):
         render.set_program(None)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="uses a shell script as the program")
+def test_a_dot_on_path_is_used_only_when_asked(monkeypatch, tmp_path):
+    """Stored outputs are made with graphviz-pure: a system dot must not slip in on its own."""
+    fake_dot = _script(tmp_path, "dot", "echo 'this dot lays graphs out its own way' >&2; exit 3")
+    pure = render._locate("graphviz-pure")
+    assert pure is not None
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{Path(pure).parent}")
+    monkeypatch.delenv("AUTODIFF_NB_DOT", raising=False)
+    assert render.find_program() == pure
+    assert draw(lecture_example()).svg().lstrip().startswith("<?xml")
+    monkeypatch.setenv("AUTODIFF_NB_DOT", "dot")
+    assert render.find_program() == fake_dot
+    with pytest.raises(render.RenderError, match="lays graphs out its own way"):
+        draw(lecture_example()).svg()
+
+
 def _script(tmp_path, name, body):
     path = tmp_path / name
     path.write_text("#!/bin/sh\n" + body + "\n")

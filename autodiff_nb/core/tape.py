@@ -208,10 +208,18 @@ def reverse_pass(root, grad=None, retain_graph=False):
     receivers = [root] if root._record is None or root._retains_grad else []
     waiting = [(-root._id, root)] if root._record is not None else []
     anomaly = ANOMALY.get()
+    kept, kept_bytes = {}, 0        # visited outputs' gradients, for drawings while small
+    budget = float("inf") if retain_graph else KEEP_FOR_DRAWING
     while waiting:
         _, output = heapq.heappop(waiting)
         record = output._record
-        g = grads[output._id]
+        # Final now: let it go as soon as its VJP is done (memory a drawing may keep).
+        g = grads[output._id] if output._retains_grad else grads.pop(output._id)
+        if kept is not None:
+            kept[output._id] = g
+            kept_bytes += g.nbytes
+            if kept_bytes > budget:
+                kept = None
         if output._freed or record.index < CHANGES.latest:
             _refuse_a_used_or_changed(record, output)
         if not retain_graph:
@@ -235,7 +243,7 @@ def reverse_pass(root, grad=None, retain_graph=False):
                 grads[tensor._id] = after = before + sent
             changes.append((tensor, sent, before, after))
         yield record, g, changes
-    _finish(root, seed, grads, receivers, retain_graph)
+    _finish(root, seed, grads, kept, receivers)
 
 
 def backward_steps(root, grad=None, retain_graph=False):
@@ -331,36 +339,24 @@ def _check_finite(what, record, *arrays):
 _delivering = threading.Lock()   # two passes may reach one leaf from two threads
 
 
-def _finish(root, seed, grads, receivers, retain_graph):
+def _finish(root, seed, grads, kept, receivers):
     """Deliver ``.grad``, and leave the pass on the root for drawings (or release the graph).
 
-    A pass whose gradients stay under ``KEEP_FOR_DRAWING`` bytes keeps them,
-    so ``loss.draw()`` after ``backward()`` (and ``opt.step()``) shows the
-    numbers this pass computed. A larger graph, once spent, is released: the
-    root's record lets go of its inputs, so a loss kept in a list
-    (``losses.append(loss)``) no longer keeps every activation of its step
-    alive. (An intermediate tensor the user keeps still keeps what it was
-    computed from, as any tensor keeps its graph.)
+    A pass whose intermediate gradients stay under ``KEEP_FOR_DRAWING``
+    bytes keeps them (``kept``), so ``loss.draw()`` after ``backward()`` (and
+    ``opt.step()``) shows the numbers this pass computed. A larger graph is
+    released once spent: the root's record lets go of its inputs, so a loss
+    kept in a list (``losses.append(loss)``) no longer keeps every activation
+    of its step alive. (An intermediate tensor the user keeps still keeps
+    what it was computed from, as any tensor keeps its graph.) With
+    ``retain_graph`` every gradient is kept: the graph is kept anyway.
     """
     with _delivering:
         _deliver(seed, grads, receivers)
-    released = (not retain_graph and root._record is not None
-                and _graph_bytes(grads, receivers) > KEEP_FOR_DRAWING)
+    released = kept is None and root._record is not None
     if released:    # the root lets go of its inputs, and so of everything behind them
         root._record = root._record._replace(inputs=())
-    root._pass = Pass(seed, {} if released else grads, released)
-
-
-def _graph_bytes(grads, receivers):
-    """The size of the pass's intermediate gradients, as large as the values the graph holds."""
-    leaves = {tensor._id for tensor in receivers}
-    total = 0
-    for key, g in grads.items():
-        if key not in leaves:
-            total += g.nbytes
-            if total > KEEP_FOR_DRAWING:
-                break
-    return total
+    root._pass = Pass(seed, {} if released else {**kept, **grads}, released)
 
 
 def _deliver(seed, grads, receivers):
