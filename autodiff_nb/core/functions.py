@@ -1,7 +1,7 @@
 """The Tensor operations as functions: ``autodiff_nb.tanh(x)``, ``autodiff_nb.sum(x)``, ...
 
-Each accepts Tensors, arrays or numbers and records the same primitive as
-the corresponding method or operator.
+Each accepts Tensors, arrays or numbers (``apply`` lifts them) and records
+the same primitive as the corresponding method or operator.
 """
 from __future__ import annotations
 
@@ -20,13 +20,13 @@ def add(*terms):
     return apply(P.ADD_N, *[_tensor(t) for t in terms])
 
 
-def exp(x): return _tensor(x).exp()
-def log(x): return _tensor(x).log()
-def sqrt(x): return _tensor(x).sqrt()
-def abs(x): return _tensor(x).abs()  # noqa: A001 - mirrors numpy.abs
-def tanh(x): return _tensor(x).tanh()
-def sigmoid(x): return _tensor(x).sigmoid()
-def relu(x): return _tensor(x).relu()
+def exp(x): return apply(P.EXP, x)
+def log(x): return apply(P.LOG, x)
+def sqrt(x): return apply(P.SQRT, x)
+def abs(x): return apply(P.ABS, x)  # noqa: A001 - mirrors numpy.abs
+def tanh(x): return apply(P.TANH, x)
+def sigmoid(x): return apply(P.SIGMOID, x)
+def relu(x): return apply(P.RELU, x)
 def neg(x): return -_tensor(x)
 def clip(x, low, high): return apply(P.CLIP, _tensor(x), low=low, high=high)
 def maximum(a, b): return apply(P.MAXIMUM, _tensor(a), b)

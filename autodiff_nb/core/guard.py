@@ -122,7 +122,10 @@ class Guard:
             self.prune_at = 2 * len(self.users) + 64
 
     def _add(self, array):
-        if array.flags.writeable and not any(a is array for a in self.arrays):
+        for known in self.arrays:
+            if known is array:
+                return
+        if array.flags.writeable:
             self.arrays.append(array)
             if self.locked:
                 array.setflags(write=False)
@@ -138,7 +141,8 @@ def guard_of(tensor):
             if guard is None:
                 guard = _guards[id(owner)] = Guard()
                 guard._add(owner)
-            guard._add(tensor._data)
+            if owner is not tensor._data:
+                guard._add(tensor._data)
         tensor._guard = guard
     return guard
 
