@@ -519,3 +519,32 @@ def test_pow_forms_record_the_right_primitive_and_gradient():
     np.testing.assert_allclose(
         x.grad, 2 * xd + yd * xd ** (yd - 1) + np.log(2.0) * 2 ** xd, rtol=1e-13)
     np.testing.assert_allclose(y.grad, xd ** yd * np.log(xd), rtol=1e-13)
+
+
+@pytest.mark.parametrize("f, inputs, _", CASES)
+def test_vjps_that_say_they_do_not_read_their_inputs_do_not(f, inputs, _):
+    """``reads_inputs=False`` lets leaf inputs stay writable: hold each such VJP to it.
+
+    Called again with other values of the same shapes, the VJP must give the
+    very same gradients, and the output must not share memory with an input
+    (a later operation reading the output would read the input).
+    """
+    from autodiff_nb.core.tape import call_vjp, tape_of
+    rng = np.random.default_rng(3)
+    out = f(ENGINE, *[Tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
+                      for a in inputs])
+    checked = 0
+    for record in tape_of(out):
+        if record.primitive.reads_inputs:
+            continue
+        output = record.output()
+        g = rng.standard_normal(output._data.shape)
+        others = [Tensor(rng.standard_normal(t._data.shape).astype(t._data.dtype),
+                         requires_grad=t.requires_grad) for t in record.inputs]
+        moved = record._replace(inputs=tuple(others))
+        for sent, again in zip(call_vjp(record, output, g), call_vjp(moved, output, g)):
+            np.testing.assert_array_equal(sent, again, err_msg=record.primitive.name)
+        for t in record.inputs:
+            assert not np.shares_memory(output._data, t._data), record.primitive.name
+        checked += 1
+    assert checked or all(r.primitive.reads_inputs for r in tape_of(out))

@@ -317,3 +317,24 @@ def test_the_core_imports_nothing_but_numpy_and_the_standard_library():
                 continue
             for name in names:
                 assert name.split(".")[0] in allowed, f"{path.name} imports {name}"
+
+
+def test_an_input_whose_values_no_backward_reads_stays_writable():
+    a, b = leaf([1.0, 2.0], "a"), leaf([3.0, 4.0], "b")
+    loss = (ad.tanh(a) + b).sum()      # add's and tanh's VJPs never read a or b
+    b.data[0] = 100.0
+    loss.backward()
+    np.testing.assert_allclose(a.grad, 1.0 - np.tanh([1.0, 2.0]) ** 2)
+    np.testing.assert_array_equal(b.grad, [1.0, 1.0])
+
+
+@pytest.mark.parametrize("view", [lambda b: ad.reshape(b, (2, 1)), lambda b: b[0:2],
+                                  lambda b: ad.transpose(ad.reshape(b, (1, 2)))],
+                         ids=["reshape", "slice", "transpose"])
+def test_a_view_of_a_leaf_read_by_a_later_backward_keeps_the_leaf_read_only(view):
+    a, b = leaf([1.0, 2.0], "a"), leaf([3.0, 4.0], "b")
+    loss = (ad.reshape(view(b), (2,)) * a).sum()
+    with pytest.raises(ValueError, match="read-only"):
+        b.data[0] = 100.0
+    loss.backward()
+    np.testing.assert_array_equal(a.grad, [3.0, 4.0])

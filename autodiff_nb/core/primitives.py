@@ -23,7 +23,15 @@ operation, so that nothing outside this table branches on its name:
   primitive such as add_n);
 * ``shape_error``: what to say when the forward refuses the shapes.
 
-The engine reads only ``forward``, ``vjp`` and ``selective``; the stepper,
+``reads_inputs=False`` marks a VJP that uses its inputs' shapes but never
+their values (add, sum, and exp, tanh, sigmoid, which read their output
+instead), and whose output never shares memory with an input (reshape and
+indexing hand out views: a later operation reading the view reads the
+input): its leaf inputs need not stay read-only until backward (guard.py),
+which saves that bookkeeping on every bias of every layer.
+``test_primitives`` calls each such VJP with other values to hold it to that.
+
+The engine reads only ``forward``, ``vjp``, ``selective`` and ``reads_inputs``; the stepper,
 the drawings and the shape errors read the words. ``PRIMITIVES`` maps each
 name to its entry, so tests and lessons can enumerate every operation.
 """
@@ -57,10 +65,10 @@ class Primitive:
     """
 
     __slots__ = ("name", "forward", "vjp", "symbol", "formula", "rules", "shape_error",
-                 "selective")
+                 "selective", "reads_inputs")
 
     def __init__(self, name, forward, vjp, symbol=None, formula=None, rules=(),
-                 shape_error=shapes_problem, selective=False):
+                 shape_error=shapes_problem, selective=False, reads_inputs=True):
         self.name = name
         self.forward = forward
         self.vjp = vjp
@@ -69,6 +77,7 @@ class Primitive:
         self.rules = rules
         self.shape_error = shape_error
         self.selective = selective
+        self.reads_inputs = reads_inputs
 
     def equation(self, inputs, params):
         """The ``formula`` template for ``inputs`` inputs (variadic ones give a callable)."""
@@ -308,7 +317,8 @@ def _listed(template):
 ADD = defprimitive(
     "add", np.add,
     lambda g, out, a, b: (g, g),
-    symbol="+", formula="{0} + {1}", rules=("{g}", "{g}"), shape_error=broadcast_problem)
+    symbol="+", formula="{0} + {1}", rules=("{g}", "{g}"), shape_error=broadcast_problem,
+    reads_inputs=False)
 ADD_N = defprimitive(
     "add_n", lambda *arrays: sum(arrays[1:], arrays[0]),
     lambda g, out, *arrays: (g,) * len(arrays),
@@ -317,7 +327,8 @@ ADD_N = defprimitive(
 SUB = defprimitive(
     "sub", np.subtract,
     lambda g, out, a, b: (g, -g),
-    symbol="−", formula="{0} − {1}", rules=("{g}", "−{g}"), shape_error=broadcast_problem)
+    symbol="−", formula="{0} − {1}", rules=("{g}", "−{g}"), shape_error=broadcast_problem,
+    reads_inputs=False)
 MUL = defprimitive(
     "mul", np.multiply,
     lambda g, out, a, b: (g * b, g * a),
@@ -330,7 +341,8 @@ DIV = defprimitive(
     shape_error=broadcast_problem)
 NEG = defprimitive(
     "neg", np.negative, lambda g, out, a: (-g,),
-    symbol="−x", formula="−{0}", rules=("−{g}",))
+    symbol="−x", formula="−{0}", rules=("−{g}",),
+    reads_inputs=False)
 POW = defprimitive(
     "pow", lambda a, exponent: np.power(a, exponent), _pow_vjp,
     formula="{0}^{exponent}", rules=("{g} · {exponent} · {0}^({exponent} − 1)",))
@@ -350,22 +362,26 @@ OUTER = defprimitive(
     rules=("{g} @ {1}", "{0}ᵀ @ {g}"))
 EXP = defprimitive(
     "exp", np.exp, lambda g, out, a: (g * out,),
-    rules=("{g} · exp({0})",))
+    rules=("{g} · exp({0})",),
+    reads_inputs=False)
 LOG = defprimitive(
     "log", np.log, lambda g, out, a: (g / a,),
     rules=("{g} / {0}",))
 SQRT = defprimitive(
     "sqrt", np.sqrt, lambda g, out, a: (g / (2.0 * out),),
-    rules=("{g} / (2 · sqrt({0}))",))
+    rules=("{g} / (2 · sqrt({0}))",),
+    reads_inputs=False)
 ABS = defprimitive(
     "abs", np.abs, lambda g, out, a: (g * np.sign(a),),
     rules=("{g} · sign({0})",))
 TANH = defprimitive(
     "tanh", np.tanh, lambda g, out, a: (g * (1.0 - out * out),),
-    rules=("{g} · (1 − tanh²({0}))",))
+    rules=("{g} · (1 − tanh²({0}))",),
+    reads_inputs=False)
 SIGMOID = defprimitive(
     "sigmoid", _sigmoid, lambda g, out, a: (g * out * (1.0 - out),),
-    symbol="σ", rules=("{g} · σ({0}) · (1 − σ({0}))",))
+    symbol="σ", rules=("{g} · σ({0}) · (1 − σ({0}))",),
+    reads_inputs=False)
 RELU = defprimitive(
     "relu", lambda a: np.maximum(a, 0), lambda g, out, a: (g * (a > 0.0),),
     rules=("{g} · [{0} > 0]",))
@@ -384,12 +400,14 @@ CLIP = defprimitive(
 SUM = defprimitive(
     "sum", lambda a, axis=None, keepdims=False: np.add.reduce(a, axis=axis, keepdims=keepdims),
     lambda g, out, a, axis=None, keepdims=False: (_spread(g, a.shape, axis, keepdims),),
-    symbol="Σ", formula="Σ({0}, axis={axis}, keepdims={keepdims})", rules=("broadcast({g})",))
+    symbol="Σ", formula="Σ({0}, axis={axis}, keepdims={keepdims})", rules=("broadcast({g})",),
+    reads_inputs=False)
 MEAN = defprimitive(
     "mean", _mean,
     lambda g, out, a, axis=None, keepdims=False:
         (_spread(g / _count(a.shape, axis), a.shape, axis, keepdims),),
-    rules=("broadcast({g}) / n",))
+    rules=("broadcast({g}) / n",),
+    reads_inputs=False)
 MAX = defprimitive(
     "max", lambda a, axis=None, keepdims=False: np.maximum.reduce(a, axis=axis, keepdims=keepdims),
     lambda g, out, a, axis=None, keepdims=False:
@@ -411,10 +429,12 @@ GETITEM = defprimitive(
 CONCATENATE = defprimitive(
     "concatenate", lambda *arrays, axis=0: np.concatenate(arrays, axis=axis),
     _concatenate_vjp, symbol="concat", formula=_listed("concat({}, axis={{axis}})"),
-    rules=("slice({g})",))
+    rules=("slice({g})",),
+    reads_inputs=False)
 STACK = defprimitive(
     "stack", lambda *arrays, axis=0: np.stack(arrays, axis=axis),
-    _stack_vjp, formula=_listed("stack({}, axis={{axis}})"), rules=("slice({g})",))
+    _stack_vjp, formula=_listed("stack({}, axis={{axis}})"), rules=("slice({g})",),
+    reads_inputs=False)
 WHERE = defprimitive(
     "where", np.where, _where_vjp,
     rules=("", "{g} · [{0}]", "{g} · [not {0}]"), shape_error=broadcast_problem)

@@ -25,8 +25,8 @@ def apply(prim, *args, **params):
     engine comes here too, via a primitive whose forward hands back the
     output its code computed). The output's id is its record's index; the
     record holds the output weakly (the output holds its record), and every
-    leaf input's memory stays read-only until this operation has been
-    backpropagated (guard.py). A forward that refuses its operands' shapes
+    leaf input whose values the VJP reads stays read-only until this operation
+    has been backpropagated (guard.py). A forward that refuses its operands' shapes
     becomes a ``ShapeError`` in the primitive's own words, pointing at the
     user's line.
     """
@@ -57,9 +57,10 @@ def apply(prim, *args, **params):
     output = _new(data, True)
     user = weakref.ref(output)
     output._record = _new_record(Record, (output._id, prim, args, user, params, SCOPE.get()))
-    for tensor in args:
-        if tensor._record is None and tensor._guard is not UNGUARDED:
-            protect(tensor, user)       # a leaf: its memory stays read-only (guard.py)
+    if prim.reads_inputs:               # its VJP will read its inputs' values
+        for tensor in args:
+            if tensor._record is None and tensor._guard is not UNGUARDED:
+                protect(tensor, user)   # a leaf: its memory stays read-only (guard.py)
     if ANOMALY.get():
         _check_finite("the forward value", output._record, output._data)
     return output
