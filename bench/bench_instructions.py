@@ -31,9 +31,15 @@ HERE = Path(__file__).resolve().parent
 # (64-128-64-10, tanh, log-softmax cross-entropy, batch 32) with an SGD update
 # written as ``p.data -= lr * p.grad``.
 WORKLOAD = r'''
+import gc
 import sys
 import numpy as np
 import autodiff_nb as ad
+
+# A full collection walks every object alive, the imported modules' included: one
+# landing in the run with n units and not in the run with 0 would add millions of
+# instructions. Frozen, those objects are left out of every collection.
+gc.freeze()
 
 kind, n = sys.argv[1], int(sys.argv[2])
 if kind == "chain":
@@ -72,7 +78,7 @@ def count(source: Path, kind: str, n: int) -> int:
     done = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
          sys.executable, "-c", WORKLOAD, kind, str(n)],
-        env=env, capture_output=True, text=True, check=True)
+        env=env, cwd=source, capture_output=True, text=True, check=True)   # cwd: -c puts it first
     found = re.search(r"Collected : (\d+)", done.stderr)
     if not found:
         raise SystemExit(f"bench_instructions: no count in callgrind's output:\n{done.stderr}")
