@@ -87,7 +87,10 @@ def test_worked_example_runs_in_jupyterlab(browser, tmp_path, monkeypatch):
             stepper.scroll_into_view_if_needed()
             for name in ("First", "Prev", "Next", "Last"):
                 assert stepper.locator(".widget-button", has_text=name).is_visible()
-            click_and_wait_for_step(page, stepper, "First", "0")
+            # It opens at the start (before backward): Next is the way in.
+            page.wait_for_function(f"root => ({STEP_OF})(root) === '0'",
+                                   arg=stepper.element_handle(), timeout=WAIT_MS)
+            assert stepper.locator(".widget-button", has_text="First").is_disabled()
             highlighted = [stepper.evaluate(CURRENT_OP)]
             click_and_wait_for_step(page, stepper, "Next", "1")
             highlighted.append(stepper.evaluate(CURRENT_OP))

@@ -81,7 +81,8 @@ def lecture():
 def test_frames_are_before_backward_then_one_per_reverse_step(lecture):
     net, stepper = lecture
     assert len(stepper) == 9                          # 8 operations + "before backward"
-    assert stepper.step == 8                          # shows the finished backward
+    assert stepper.step == 0                          # opens before backward: press Next
+    assert ad.step_through(lecture_net()["z1"], SEED, start=-1).step == 8   # or where asked
     assert stepper.snapshot(0).gradients == {} and stepper.snapshot(0).step is None
     visited = [stepper.snapshot(k).step.record.output().name for k in range(1, 9)]
     assert visited == ["z1", "i6", "i5", "i4", "y2", "i3", "i2", "i1"]   # reverse recording order
@@ -294,7 +295,7 @@ def test_mimebundle_has_widget_view_and_html_fallback(lecture):
     bundle = stepper._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["text/html"] == stepper.to_html()
-    assert bundle["text/plain"] == "<autodiff_nb Stepper: 9 frames (8 reverse steps), showing frame 8>"
+    assert bundle["text/plain"] == "<autodiff_nb Stepper: 9 frames (8 reverse steps), showing frame 0>"
 
 
 def _data_of(page):

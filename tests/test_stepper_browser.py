@@ -51,10 +51,12 @@ def current_op(stepper):
 
 def check_stepping(page, stepper, frames: int):
     """Buttons, slider and keys move ``stepper`` through every frame."""
-    assert step_of(stepper) == frames - 1                     # the finished pass by default
+    assert step_of(stepper) == 0                              # opens at the start: press Next
+    assert stepper.locator('[data-action="next"]').is_enabled()
+    assert stepper.locator(".adnb-slider").evaluate("el => el.value") == "0"
     assert "adnb-nojs" not in stepper.get_attribute("class")  # the script ran
-    stepper.locator('[data-action="first"]').click()
-    assert step_of(stepper) == 0 and current_op(stepper) is None
+    assert stepper.locator('[data-action="first"]').is_disabled()    # already at the start
+    assert current_op(stepper) is None
     seen = []
     for k in range(1, frames):
         stepper.locator('[data-action="next"]').click()
@@ -86,9 +88,10 @@ def test_to_html_steps_offline(tmp_path, open_offline):
     assert first.locator(".adnb-graph > svg").is_visible()
     assert first.locator(".adnb-nojs-note").count() == 0
     # The second stepper did not move, and stepping it leaves the first alone.
-    assert step_of(second) == 2
+    assert step_of(second) == 0
+    second.locator('[data-action="last"]').click()
+    assert step_of(second) == 2 and step_of(first) == 4
     second.locator('[data-action="first"]').click()
-    assert step_of(second) == 0 and step_of(first) == 4
     # Gradient cells: blank before backward, the "+=" cell marked at step 2.
     first.locator('[data-action="first"]').click()
     assert first.locator("svg g.adnb-blank").count() == 6     # every gradient cell: x, w, v3, v4, v5, L
@@ -121,10 +124,32 @@ def test_exported_notebook_steps_offline(tmp_path, open_offline):
     ids = [steppers.nth(i).get_attribute("id") for i in range(2)]
     assert ids[0] != ids[1]
     check_stepping(page, steppers.nth(0), 5)
-    assert step_of(steppers.nth(1)) == 2
+    assert step_of(steppers.nth(1)) == 0
     helpers.save_screenshot(page, "stepper_export")
     assert log.network == []
     assert log.errors == []
+
+
+def test_a_link_opens_a_stepper_at_a_frame_and_start_chooses_where_it_opens(tmp_path,
+                                                                            open_offline):
+    path = two_steppers_page(tmp_path / "steppers.html")
+    second_id = re.findall(r'class="adnb-stepper adnb-nojs" id="([^"]+)"',
+                           path.read_text(encoding="utf-8"))[1]
+    page, log = open_offline(f"{path.as_uri()}#{second_id}/1")
+    first, second = page.locator(".adnb-stepper").nth(0), page.locator(".adnb-stepper").nth(1)
+    assert step_of(second) == 1 and step_of(first) == 0
+    assert second.locator(".adnb-counter").inner_text() == "Step 1 / 2"
+    page, log = open_offline(f"{path.as_uri()}#{second_id}/99")     # no such frame: the start
+    assert step_of(page.locator(".adnb-stepper").nth(1)) == 0
+    x = ad.Tensor(0.5, requires_grad=True, name="x")
+    finished = tmp_path / "finished.html"
+    finished.write_text('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>s'
+                        f'</title></head><body>{ad.step_through(ad.tanh(x), start=-1).to_html()}'
+                        '</body></html>', encoding="utf-8")
+    page, log = open_offline(finished.as_uri())
+    stepper = page.locator(".adnb-stepper")
+    assert step_of(stepper) == 1 and stepper.locator('[data-action="next"]').is_disabled()
+    assert log.errors == [] and log.network == []
 
 
 def test_without_scripts_shows_the_finished_pass_as_a_picture(tmp_path, browser):
@@ -188,7 +213,7 @@ def test_layout_keeps_the_drawing_readable_beside_the_panel(tmp_path, open_offli
         assert graph["width"] >= width - panel["width"] - 80   # the drawing takes the rest
         # Step 1 visits z1 = tanh(i6), at the far right of the drawing: the area scrolls to it.
         stepper = page.locator(".adnb-stepper")
-        stepper.locator('[data-action="first"]').click()
+        assert step_of(stepper) == 0             # opens at the start
         stepper.locator('[data-action="next"]').click()
         assert page.evaluate("""() => {
             const area = document.querySelector('.adnb-graph').getBoundingClientRect();
@@ -214,7 +239,7 @@ def test_forward_mode_fills_in_values_offline(tmp_path, open_offline):
     page, log = open_offline(path.as_uri())
     root = page.locator(".adnb-stepper")
     cell = root.locator(f'svg g[id="{i3}"]')
-    root.locator('[data-action="first"]').click()
+    assert step_of(root) == 0                                 # opens at the start
     assert root.locator(".adnb-counter").inner_text() == "Leaves only (0 / 8)"
     assert cell.locator("text.adnb-n").all_text_contents() == ["—"]
     assert "adnb-blank" in cell.get_attribute("class")

@@ -46,8 +46,17 @@
     }
     this.bind();
     root.classList.remove("adnb-nojs");
-    this.go(parseInt(root.getAttribute("data-step"), 10) || 0);
+    this.go(this.linked() !== null ? this.linked() :
+            (parseInt(root.getAttribute("data-start"), 10) || 0));
   }
+
+  Player.prototype.linked = function () {
+    // "#<root id>/<frame>" in the page's address: open at that frame (a link to a step).
+    var hash = window.location.hash, prefix = "#" + this.root.id + "/";
+    if (!this.root.id || hash.indexOf(prefix) !== 0) { return null; }
+    var k = parseInt(hash.slice(prefix.length), 10);
+    return k >= 0 && k < this.count ? k : null;
+  };
 
   Player.prototype.liven = function () {
     // From the no-script view to the player: inline SVG, controls, no note.

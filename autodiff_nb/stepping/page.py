@@ -22,8 +22,12 @@ the "scripts are off" note. It restyles the drawing exactly as
 ``restyle.Restyler`` does in Python. No external resource, no network
 request.
 
-The root element ``div.adnb-stepper`` carries ``data-step`` (the frame shown)
-and ``tabindex="0"`` (arrow keys step when it has focus); buttons carry
+The root element ``div.adnb-stepper`` carries ``data-step`` (the frame shown:
+the last one until the script runs), ``data-start`` (the frame the player
+opens at, ``step_through(..., start=...)``; a page address ending in
+``#<root id>/<frame>``, e.g. ``#adnb2_stepper/5``, opens it at that frame
+instead, so a lecturer can link to the step under discussion) and
+``tabindex="0"`` (arrow keys step when it has focus); buttons carry
 ``data-action`` = first, prev, next, last, play. Ids start with the
 stepper's own prefix, so several steppers share a page without interfering.
 """
@@ -141,9 +145,9 @@ def controls_html(stepper):
         '<button type="button" data-action="play" title="Play the steps">▶ Play</button>'
         '<button type="button" data-action="next" title="Next step (→)">Next ▶</button>'
         '<button type="button" data-action="last" title="Last frame (End)">Last ▶|</button>'
-        f'<input type="range" class="adnb-slider" min="0" max="{last}" value="{last}" '
+        f'<input type="range" class="adnb-slider" min="0" max="{last}" value="{stepper.step}" '
         f'aria-label="frame">'
-        f'<span class="adnb-counter">{html.escape(frame_label(stepper, last))}</span>'
+        f'<span class="adnb-counter">{html.escape(frame_label(stepper, stepper.step))}</span>'
         f'<label class="adnb-hint">speed <select class="adnb-speed">{speeds}</select></label>'
         '<span class="adnb-hint">click here, then ← → to step</span>'
         '</div>')
@@ -177,7 +181,8 @@ def stepper_html(stepper):
             'document.currentScript.closest(".adnb-stepper") : '
             f'document.getElementById("{root_id}"));')
     return (
-        f'<div class="adnb-stepper adnb-nojs" id="{root_id}" data-step="{last}" tabindex="0">'
+        f'<div class="adnb-stepper adnb-nojs" id="{root_id}" data-step="{last}" '
+        f'data-start="{stepper.step}" tabindex="0">'
         f'<style>{static_text("stepper.css")}</style>'
         f'<div class="adnb-nojs-note">{html.escape(NO_SCRIPT_NOTE)}</div>'
         f'{body_html(stepper, last, still=True)}{legend_html(stepper.forward is not None)}'

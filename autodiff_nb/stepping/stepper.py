@@ -36,7 +36,7 @@ from .restyle import Restyler
 _stepper_numbers = itertools.count(1)
 
 
-def step_through(target, grad=None, *, retain_graph=False, forward=False):
+def step_through(target, grad=None, *, retain_graph=False, forward=False, start=0):
     """Run backward from ``target`` step by step and return a ``Stepper`` over its frames.
 
     target: a Tensor (usually the loss), or an engine with ``records()`` and
@@ -47,6 +47,10 @@ def step_through(target, grad=None, *, retain_graph=False, forward=False):
     retain_graph: Tensors only, as in ``backward``.
     forward: show the forward pass first, one recorded operation per frame,
         revealing the values in recording order; then the reverse pass.
+    start: the frame the stepper opens at: 0 (before backward, or the leaves
+        only in forward mode) so that a learner starts at the beginning and
+        presses Next; -1 for the finished pass. A page that runs no script
+        always shows the finished pass.
     """
     if hasattr(target, "_record") and hasattr(target, "_data"):
         records = tape_of(target)
@@ -61,7 +65,7 @@ def step_through(target, grad=None, *, retain_graph=False, forward=False):
     else:
         raise TypeError(f"step_through: cannot step through a {type(target).__name__}; expected "
                         f"a Tensor or an autograd engine with records() and backward_steps()")
-    return Stepper(target, records, steps, forward=forward)
+    return Stepper(target, records, steps, forward=forward, start=start)
 
 
 class Stepper:
@@ -72,7 +76,7 @@ class Stepper:
     exported HTML with no kernel.
     """
 
-    def __init__(self, target, records, steps, forward=False):
+    def __init__(self, target, records, steps, forward=False, start=0):
         # Drawn from its own records: a large graph is released once backward has run.
         self._target = records if records and hasattr(target, "_record") else target
         self.replay = Replay(records, steps)
@@ -90,7 +94,7 @@ class Stepper:
                                                      self.names, len(self.forward) - 1)
                                      for j in range(len(self.forward))]
         self._restyler = None
-        self._step = len(self) - 1
+        self._step = self._index(start)
         self._widget = None
 
     def _names(self):
