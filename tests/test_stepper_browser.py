@@ -152,6 +152,26 @@ def test_a_link_opens_a_stepper_at_a_frame_and_start_chooses_where_it_opens(tmp_
     assert log.errors == [] and log.network == []
 
 
+def test_the_player_works_by_keyboard_and_speaks_each_step(tmp_path, open_offline):
+    page, log = open_offline(two_steppers_page(tmp_path / "steppers.html").as_uri())
+    stepper = page.locator(".adnb-stepper").first
+    assert stepper.get_attribute("role") == "group" and "Space" in stepper.get_attribute("aria-label")
+    assert stepper.locator(".adnb-panel").get_attribute("aria-live") == "polite"
+    slider = stepper.locator(".adnb-slider")
+    assert slider.get_attribute("aria-label") == "frame of the pass"
+    stepper.focus()
+    page.keyboard.press("ArrowRight")
+    assert slider.get_attribute("aria-valuetext") == "Step 1 / 4"
+    page.keyboard.press("Space")                              # play
+    assert "adnb-playing" in stepper.get_attribute("class")
+    page.keyboard.press("Space")                              # pause
+    assert "adnb-playing" not in stepper.get_attribute("class")
+    stepper.locator('[data-action="next"]').focus()
+    page.keyboard.press("Space")                              # on a button: the button's own
+    assert "adnb-playing" not in stepper.get_attribute("class")
+    assert log.errors == [] and log.network == []
+
+
 def test_without_scripts_shows_the_finished_pass_as_a_picture(tmp_path, browser):
     context = browser.new_context(java_script_enabled=False)
     try:

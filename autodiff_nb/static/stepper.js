@@ -84,8 +84,9 @@
     });
     this.root.addEventListener("keydown", function (event) {
       var keys = {ArrowRight: "next", ArrowDown: "next", ArrowLeft: "prev", ArrowUp: "prev",
-                  Home: "first", End: "last"};
+                  Home: "first", End: "last", " ": "play"};
       if (event.target === self.slider || event.target === self.speed) { return; }
+      if (event.key === " " && event.target.closest("button")) { return; }  // Space clicks it
       if (keys[event.key]) {
         event.preventDefault();
         self.act(keys[event.key]);
@@ -150,7 +151,10 @@
     if (current) { this.reveal(this.find(current)); }
     this.panel.innerHTML = data.panels[k];
     this.root.setAttribute("data-step", String(k));
-    if (this.slider) { this.slider.value = String(k); }
+    if (this.slider) {
+      this.slider.value = String(k);
+      this.slider.setAttribute("aria-valuetext", data.labels[k]);
+    }
     if (this.counter) { this.counter.textContent = data.labels[k]; }
     var buttons = this.root.querySelectorAll("[data-action]");
     for (var b = 0; b < buttons.length; b++) {

@@ -112,7 +112,8 @@ def graph_html(stepper, k, *, still=False, marker=False):
 
 def panel_html(stepper, k):
     """The chain-rule panel of frame ``k``."""
-    return f'<div class="adnb-panel">{stepper.explanation(k).html()}</div>'
+    return (f'<div class="adnb-panel" aria-live="polite" aria-label="chain-rule step">'
+            f'{stepper.explanation(k).html()}</div>')
 
 
 def body_html(stepper, k, *, still=False):
@@ -142,14 +143,15 @@ def controls_html(stepper):
         '<div class="adnb-controls">'
         '<button type="button" data-action="first" title="First frame (Home)">|◀ First</button>'
         '<button type="button" data-action="prev" title="Previous step (←)">◀ Prev</button>'
-        '<button type="button" data-action="play" title="Play the steps">▶ Play</button>'
+        '<button type="button" data-action="play" title="Play the steps (Space)">▶ Play</button>'
         '<button type="button" data-action="next" title="Next step (→)">Next ▶</button>'
         '<button type="button" data-action="last" title="Last frame (End)">Last ▶|</button>'
         f'<input type="range" class="adnb-slider" min="0" max="{last}" value="{stepper.step}" '
-        f'aria-label="frame">'
+        f'aria-label="frame of the pass" '
+        f'aria-valuetext="{html.escape(frame_label(stepper, stepper.step))}">'
         f'<span class="adnb-counter">{html.escape(frame_label(stepper, stepper.step))}</span>'
         f'<label class="adnb-hint">speed <select class="adnb-speed">{speeds}</select></label>'
-        '<span class="adnb-hint">click here, then ← → to step</span>'
+        '<span class="adnb-hint">click here, then ← → to step, Space to play</span>'
         '</div>')
 
 
@@ -182,7 +184,8 @@ def stepper_html(stepper):
             f'document.getElementById("{root_id}"));')
     return (
         f'<div class="adnb-stepper adnb-nojs" id="{root_id}" data-step="{last}" '
-        f'data-start="{stepper.step}" tabindex="0">'
+        f'data-start="{stepper.step}" tabindex="0" role="group" '
+        f'aria-label="reverse-pass stepper: arrow keys step, Space plays">'
         f'<style>{static_text("stepper.css")}</style>'
         f'<div class="adnb-nojs-note">{html.escape(NO_SCRIPT_NOTE)}</div>'
         f'{body_html(stepper, last, still=True)}{legend_html(stepper.forward is not None)}'
