@@ -510,3 +510,14 @@ if __name__ == "__main__":
         _regenerate()
     else:
         print(__doc__)
+
+
+def test_titles_read_the_learners_names_not_internal_ids():
+    """What a screen reader reads and a hover shows: x, tanh, x → tanh; never adnb1_v3."""
+    x = ad.Tensor([1.0, 2.0], requires_grad=True, name="x")
+    loss = (ad.tanh(x) * x).sum()
+    loss.name = "L"
+    svg = draw(loss, id_prefix="adnb7_").svg()
+    titles = re.findall(r"<title>([^<]*)</title>", svg)
+    assert not any("adnb7_" in t or "&#45;&gt;" in t for t in titles), titles
+    assert {"x", "tanh", "mul", "sum", "L", "x → tanh", "x → mul", "sum → L"} <= set(titles)

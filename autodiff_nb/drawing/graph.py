@@ -61,8 +61,23 @@ class Graph:
     def svg(self) -> str:
         """The drawing as SVG text (identical for the same graph and the same Graphviz build)."""
         if self._svg is None:
-            self._svg = self.render("svg").decode("utf-8")
+            self._svg = self._readable_titles(self.render("svg").decode("utf-8"))
         return self._svg
+
+    def _readable_titles(self, svg):
+        """Graphviz titles each node and edge with its DOT id (``adnb1_v3``, ``adnb1_v3->adnb1_op2``):
+        what a screen reader reads out and a browser shows on hover. Say the learner's
+        names instead: ``x``, ``tanh``, ``x → tanh``."""
+        names = {self.prefix + v.id: v.label for v in self._scene.values}
+        names.update({self.prefix + op.id: op.scope or op.records[0].primitive.name
+                      for op in self._scene.ops})
+
+        def title(match):
+            ends = html.unescape(match[1]).split("->")
+            if not all(end in names for end in ends):
+                return match[0]
+            return f"<title>{html.escape(' → '.join(names[end] for end in ends))}</title>"
+        return re.sub(r"<title>([^<]*)</title>", title, svg)
 
     def save(self, path):
         """Write ``.svg``, ``.png``, ``.dot`` (or ``.gv``), or ``.pdf`` where the program can."""
