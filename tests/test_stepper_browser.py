@@ -169,6 +169,11 @@ def test_the_player_works_by_keyboard_and_speaks_each_step(tmp_path, open_offlin
     stepper.locator('[data-action="next"]').focus()
     page.keyboard.press("Space")                              # on a button: the button's own
     assert "adnb-playing" not in stepper.get_attribute("class")
+    with page.expect_download() as download:
+        stepper.locator('[data-action="save"]').click()
+    saved = Path(download.value.path()).read_text(encoding="utf-8")
+    assert download.value.suggested_filename == f"{stepper.get_attribute('id')}.svg"
+    assert saved.startswith("<?xml") and "<svg" in saved and "<title>x → mul</title>" in saved
     assert log.errors == [] and log.network == []
 
 

@@ -108,11 +108,28 @@
   Player.prototype.act = function (action) {
     var last = this.count - 1, step = this.step;
     if (action === "play") { return this.timer ? this.stop() : this.play(); }
+    if (action === "save") { return this.save(); }
     this.stop();
     if (action === "first") { this.go(0); }
     else if (action === "prev") { this.go(Math.max(0, step - 1)); }
     else if (action === "next") { this.go(Math.min(last, step + 1)); }
     else if (action === "last") { this.go(last); }
+  };
+
+  Player.prototype.save = function () {
+    // The drawing of the finished pass as an .svg file, made in the page (a blob:
+    // address): nothing is fetched or sent.
+    var source = this.root.querySelector("script.adnb-svg");
+    if (!source) { return; }
+    var blob = new Blob(['<?xml version="1.0" encoding="UTF-8"?>\n' + source.textContent],
+                        {type: "image/svg+xml"});
+    var link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = (this.root.id || "stepper") + ".svg";
+    document.body.appendChild(link);
+    link.click();
+    document.body.removeChild(link);
+    window.setTimeout(function () { URL.revokeObjectURL(link.href); }, 0);
   };
 
   Player.prototype.play = function () {
