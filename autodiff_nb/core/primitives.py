@@ -270,8 +270,17 @@ def _outer_vjp(g, out, a, b, needs=(True, True)):
 
 def _getitem_vjp(g, out, a, index):
     grad = np.zeros(a.shape, dtype=g.dtype)
-    np.add.at(grad, index, g)  # add.at, not assignment: an index may repeat
+    if _is_basic(index):
+        grad[index] = g         # slices and integers never repeat an element
+    else:
+        np.add.at(grad, index, g)  # add.at, not assignment: an array index may repeat
     return (grad,)
+
+
+def _is_basic(index):
+    """Whether ``index`` is made of slices, integers, ``...`` and ``None`` only (no arrays)."""
+    parts = index if type(index) is tuple else (index,)
+    return all(type(i) in (slice, int) or i is Ellipsis or i is None for i in parts)
 
 
 def _concatenate_vjp(g, out, *arrays, axis=0):
