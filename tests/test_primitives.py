@@ -153,6 +153,11 @@ class TorchOps:
         index = tuple(map(convert, index)) if isinstance(index, tuple) else convert(index)
         return x[index]
 
+    def ctc_loss(self, log_probs, targets, input_lengths, target_lengths, **options):
+        return self.torch.nn.functional.ctc_loss(
+            log_probs, self.torch.as_tensor(targets), self.torch.as_tensor(input_lengths),
+            self.torch.as_tensor(target_lengths), **options)
+
 
 # --- the cases -----------------------------------------------------------------
 
@@ -283,6 +288,12 @@ for label, index in INDICES.items():
     case(f"getitem-{label}", lambda o, a, i=index: o.getitem(a, i), normal(4, 5))
 case("getitem-reversed", lambda o, a: a[::-1, 1:4:2], normal(4, 5), torch=False)  # torch: no step<0
 case("getitem-list", lambda o, a: a[[0, 0, 2]], normal(4, 5))
+
+# CTC through log_softmax: PyTorch's own gradient at log_probs assumes that step (ctc.py).
+for reduction in ["mean", "sum", "none"]:
+    case(f"ctc_loss-{reduction}", lambda o, a, r=reduction: o.ctc_loss(
+        o.log_softmax(a, axis=-1), np.array([[1, 2, 2], [3, 1, 0]]), np.array([7, 5]),
+        np.array([3, 2]), reduction=r), normal(7, 2, 4))
 
 case("concatenate-axis0", lambda o, a, b: o.concatenate([a, b], axis=0), normal(2, 3),
      normal(4, 3))
