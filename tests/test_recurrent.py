@@ -186,3 +186,17 @@ def test_wrong_state_shape_is_refused():
         nn.GRU(3, 4)(np.ones((5, 2, 3)), np.zeros((2, 4)))
     with pytest.raises(ValueError, match="unknown nonlinearity 'sigmoid'"):
         nn.RNN(3, 4, nonlinearity="sigmoid")
+
+
+def test_stepper_names_the_time_step_of_each_accumulation():
+    rnn = nn.RNN(1, 2, seed=0)
+    _, h = rnn(ad.Tensor(np.ones((4, 1, 1))))
+    stepper = ad.step_through(h.sum(), forward=True)
+    rows = [row for e in stepper.explanations for row in e.text().splitlines()
+            if row.startswith("∇weight_hh_l0 L")]
+    # Backward meets the last time step first: "=" at t = 3, then one "+=" per earlier step.
+    assert [row.split(" ")[2] for row in rows] == ["=", "+=", "+=", "+="]
+    assert [row.rsplit("(", 1)[1] for row in rows] == [f"step t = {t})" for t in (3, 2, 1, 0)]
+    titles = [e.text().split(":")[0] for e in stepper.explanations if "weight_hh_l0ᵀ" in e.text()]
+    assert titles[0].startswith("Forward step") and titles[0].endswith("(step t = 0)")
+    assert "(step t = 3)" in titles[-4]
