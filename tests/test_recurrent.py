@@ -200,3 +200,14 @@ def test_stepper_names_the_time_step_of_each_accumulation():
     titles = [e.text().split(":")[0] for e in stepper.explanations if "weight_hh_l0ᵀ" in e.text()]
     assert titles[0].startswith("Forward step") and titles[0].endswith("(step t = 0)")
     assert "(step t = 3)" in titles[-4]
+
+
+def test_stepper_draws_each_time_step_in_its_own_frame():
+    rnn = nn.RNN(1, 2, seed=0)
+    _, h = rnn(ad.Tensor(np.ones((3, 1, 1))))
+    source = ad.step_through(h.sum()).frame(1).source
+    assert source.count('subgraph "cluster_') == 3
+    for t in range(3):
+        assert f"<B>t={t}</B>" in source
+    plain = ad.step_through((ad.Tensor([1.0, 2.0], requires_grad=True) * 2).sum()).frame(1).source
+    assert "cluster_" not in plain

@@ -261,13 +261,13 @@ def _line(record, position, update, g, names):
                 time_step(record.scope))
 
 
-_TIME_STEP = re.compile(r"^t=(\d+)$")
+TIME_STEP = re.compile(r"^t=(\d+)$")
 
 
 def time_step(scope):
     """``"step t = 3"`` for an operation recorded under the scope ``t=3`` (an unrolled RNN step)."""
     for name in reversed(scope):
-        match = _TIME_STEP.match(str(name))
+        match = TIME_STEP.match(str(name))
         if match:
             return f"step t = {match[1]}"
     return ""
