@@ -46,8 +46,9 @@ def gru_step(x, h, w_ih, w_hh, b_ih, b_hh):
     size = w_hh.shape[1]
     gi = F.linear(x, w_ih, b_ih)
     gh = F.linear(h, w_hh, b_hh)
-    r = F.sigmoid(_gate(gi, 0, size) + _gate(gh, 0, size))
-    z = F.sigmoid(_gate(gi, 1, size) + _gate(gh, 1, size))
+    # r and z through one sigmoid over their two blocks: two operations fewer per step.
+    rz = F.sigmoid(gi[..., :2 * size] + gh[..., :2 * size])
+    r, z = _gate(rz, 0, size), _gate(rz, 1, size)
     n = F.tanh(_gate(gi, 2, size) + r * _gate(gh, 2, size))
     return n + z * (h - n)          # = (1 − z)·n + z·h, in three operations instead of four
 

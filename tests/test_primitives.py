@@ -530,3 +530,13 @@ def test_pow_forms_record_the_right_primitive_and_gradient():
     np.testing.assert_allclose(
         x.grad, 2 * xd + yd * xd ** (yd - 1) + np.log(2.0) * 2 ** xd, rtol=1e-13)
     np.testing.assert_allclose(y.grad, xd ** yd * np.log(xd), rtol=1e-13)
+
+
+def test_sigmoid_keeps_full_precision_far_out_and_never_overflows():
+    torch = pytest.importorskip("torch")
+    x = np.array([-800.0, -40.0, -1e-3, 0.0, 1e-3, 40.0, 800.0, np.inf, -np.inf])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):   # underflow to 0 is fine
+        ours = ad.sigmoid(x).data
+    np.testing.assert_allclose(ours, torch.sigmoid(torch.tensor(x)).numpy(), rtol=1e-15, atol=0)
+    assert np.isnan(ad.sigmoid(np.array([np.nan])).data[0])
+    assert ad.sigmoid(np.array([-3.0], dtype=np.float32)).dtype == np.float32
