@@ -20,6 +20,7 @@ from .draw import Graph, draw, side_by_side
 # The engine knows nothing of drawings; the package gives its tensors a draw method.
 Tensor.draw = lambda self, **options: draw(self, **options)
 Tensor.draw.__doc__ = "Draw the computation that produced this tensor (see ``autodiff_nb.draw``)."
+from .ctc import beam_search_decode, ctc_loss, greedy_decode
 from .listing import show_tape
 from .stepping import Stepper, step_through
 from . import data, exercises, mytorch, nn, optim, viz

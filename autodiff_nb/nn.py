@@ -368,3 +368,7 @@ class BCEWithLogitsLoss(Module):
     def correct(logits, target):
         """How many logits fall on the target's side of 0 (probability ½)."""
         return int(((np.asarray(logits) > 0) == (np.asarray(target) > 0.5)).sum())
+
+
+# Recurrent layers live in their own module (they import Module from here).
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: E402

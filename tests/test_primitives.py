@@ -153,6 +153,11 @@ class TorchOps:
         index = tuple(map(convert, index)) if isinstance(index, tuple) else convert(index)
         return x[index]
 
+    def ctc_loss(self, log_probs, targets, input_lengths, target_lengths, **options):
+        return self.torch.nn.functional.ctc_loss(
+            log_probs, self.torch.as_tensor(targets), self.torch.as_tensor(input_lengths),
+            self.torch.as_tensor(target_lengths), **options)
+
 
 # --- the cases -----------------------------------------------------------------
 
@@ -283,6 +288,12 @@ for label, index in INDICES.items():
     case(f"getitem-{label}", lambda o, a, i=index: o.getitem(a, i), normal(4, 5))
 case("getitem-reversed", lambda o, a: a[::-1, 1:4:2], normal(4, 5), torch=False)  # torch: no step<0
 case("getitem-list", lambda o, a: a[[0, 0, 2]], normal(4, 5))
+
+# CTC through log_softmax: PyTorch's own gradient at log_probs assumes that step (ctc.py).
+for reduction in ["mean", "sum", "none"]:
+    case(f"ctc_loss-{reduction}", lambda o, a, r=reduction: o.ctc_loss(
+        o.log_softmax(a, axis=-1), np.array([[1, 2, 2], [3, 1, 0]]), np.array([7, 5]),
+        np.array([3, 2]), reduction=r), normal(7, 2, 4))
 
 case("concatenate-axis0", lambda o, a, b: o.concatenate([a, b], axis=0), normal(2, 3),
      normal(4, 3))
@@ -548,3 +559,13 @@ def test_vjps_that_say_they_do_not_read_their_inputs_do_not(f, inputs, _):
             assert not np.shares_memory(output._data, t._data), record.primitive.name
         checked += 1
     assert checked or all(r.primitive.reads_inputs for r in tape_of(out))
+
+
+def test_sigmoid_keeps_full_precision_far_out_and_never_overflows():
+    torch = pytest.importorskip("torch")
+    x = np.array([-800.0, -40.0, -1e-3, 0.0, 1e-3, 40.0, 800.0, np.inf, -np.inf])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):   # underflow to 0 is fine
+        ours = ad.sigmoid(x).data
+    np.testing.assert_allclose(ours, torch.sigmoid(torch.tensor(x)).numpy(), rtol=1e-15, atol=0)
+    assert np.isnan(ad.sigmoid(np.array([np.nan])).data[0])
+    assert ad.sigmoid(np.array([-3.0], dtype=np.float32)).dtype == np.float32

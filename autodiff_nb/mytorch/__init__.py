@@ -1,11 +1,14 @@
-"""The course-handout API (CMU 11-785, HW1 bonus) on autodiff_nb's tape.
+"""The course-handout API (CMU 11-785, HW1 bonus and HW3) on autodiff_nb's tape.
 
 ``autograd_engine`` (``Autograd``, ``Operation``), ``utils`` (``GradientBuffer``,
-alias ``MemoryBuffer``), ``functional`` (the backward functions) and ``nn``
-(layers and losses), under the import paths the handouts use.
+alias ``MemoryBuffer``), ``functional`` (the backward functions), ``nn``
+(layers and losses), and HW3's ``rnn_cell``, ``gru_cell``, ``models``
+(phoneme classifier, character predictor) and ``ctc`` (loss and decoders),
+under the import paths the handouts use.
 """
-from . import functional, nn
+from . import ctc, functional, gru_cell, models, nn, rnn_cell
 from .autograd_engine import Autograd, Operation
 from .utils import GradientBuffer, MemoryBuffer
 
-__all__ = ["Autograd", "Operation", "GradientBuffer", "MemoryBuffer", "functional", "nn"]
+__all__ = ["Autograd", "Operation", "GradientBuffer", "MemoryBuffer", "functional", "nn",
+           "rnn_cell", "gru_cell", "models", "ctc"]

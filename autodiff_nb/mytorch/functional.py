@@ -70,8 +70,15 @@ def exp_backward(grad_output, a):
     return grad_output * np.exp(a)
 
 
-def tanh_backward(grad_output, a):
-    """``np.tanh(a)``: d/da = 1 - tanh²(a)."""
+def tanh_backward(grad_output, a, state=None):
+    """``np.tanh(a)``: d/da = 1 - tanh²(a).
+
+    HW3's given ``Tanh`` records ``inputs=[x, state]`` with ``state`` its own
+    output, tanh(x): then the derivative reuses it and the state takes no
+    gradient, ``(grad·(1 − state²), None)``.
+    """
+    if state is not None:
+        return grad_output * (1 - state ** 2), None
     return grad_output * (1 - np.tanh(a) ** 2)
 
 
@@ -98,3 +105,44 @@ def SoftmaxCrossEntropy_backward(grad_output, pred, ground_truth):
     """
     batch = pred.shape[0]
     return grad_output * (np.exp(log_softmax(pred)) - ground_truth) / batch, None
+
+
+# --- HW3: indexing and reshaping (the second input is an index or an axis: no gradient) ---
+
+
+def slice_backward(grad_output, a, indices):
+    """``a[tuple(indices)]``: the gradient lands where the slice came from, zeros elsewhere."""
+    grad = np.zeros(a.shape, dtype=np.result_type(grad_output, np.float64))
+    np.add.at(grad, tuple(indices), grad_output)   # add.at: an array index may repeat
+    return grad, None
+
+
+def expand_dims_backward(grad_output, a, axis):
+    """``np.expand_dims(a, axis)``: the same numbers, reshaped back to ``a``'s shape."""
+    return np.reshape(grad_output, a.shape), None
+
+
+def squeeze_backward(grad_output, a, axis):
+    """``np.squeeze(a, axis)``: the same numbers, reshaped back to ``a``'s shape."""
+    return np.reshape(grad_output, a.shape), None
+
+
+def transpose_backward(grad_output, a):
+    """``a.T``: transpose the gradient back."""
+    return np.transpose(grad_output)
+
+
+def ctc_loss_backward(grad_output, logits, input_lengths, gammas, extended_symbols):
+    """HW3's CTC loss −Σ γ·log y with γ held constant: d/dy = −γ / y, per symbol.
+
+    ``logits`` are the probabilities y of shape (T, B, C); γ of sample b is
+    (its T_b, 2L+1), summed onto the symbols of the extended target. The
+    course's tests read the batch *sum* (not divided by B) after backward(1).
+    """
+    grad = np.zeros(logits.shape)
+    for b, (gamma, symbols) in enumerate(zip(gammas, extended_symbols)):
+        frames = int(input_lengths[b])
+        per_symbol = np.zeros((frames, logits.shape[2]))
+        np.add.at(per_symbol, (slice(None), np.asarray(symbols, dtype=int)), gamma)
+        grad[:frames, b] = -per_symbol / logits[:frames, b]
+    return grad_output * grad, None, None, None

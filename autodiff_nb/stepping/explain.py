@@ -118,6 +118,7 @@ class Line:
     mode: str            # "=" or "+="
     forms: tuple         # chain rule, local rule with names, with numbers, result
     total: tuple         # "+=" only: before + sent = after (empty for "=")
+    when: str = ""       # the time step that recorded the operation ("step t = 3"), if any
 
 
 @dataclass(frozen=True)
@@ -129,17 +130,24 @@ class Explanation:
     operation: tuple     # tokens of the forward equation, e.g. z1 = tanh(i6)
     arriving: tuple      # tokens of the gradient arriving at the output
     lines: tuple         # one ``Line`` per input update
+    when: str = ""       # the time step that recorded the operation, if any
+
+    def title(self) -> str:
+        """``Step 6 of 20``, with ``(step t = 2)`` for an operation of an unrolled time step."""
+        return f"Step {self.index} of {self.count}" + (f" ({self.when})" if self.when else "")
 
     def text(self) -> str:
         if not self.operation:
             return render_text(self.arriving)
-        rows = [f"Step {self.index} of {self.count}: {render_text(self.operation)}",
+        rows = [f"{self.title()}: {render_text(self.operation)}",
                 render_text(self.arriving)]
         for line in self.lines:
             chain = " = ".join(render_text(form) for form in line.forms)
             row = f"∇{line.target} L {line.mode} {chain}"
             if line.total:
                 row += f"   (∇{line.target} L = {render_text(line.total)})"
+            if line.when:
+                row += f"   ({line.when})"
             rows.append(row)
         return "\n".join(rows)
 
@@ -148,7 +156,7 @@ class Explanation:
         if not self.operation:
             return (f'<div class="adnb-title">Before backward</div>'
                     f'<p>{render_html(self.arriving)}</p>')
-        parts = [f'<div class="adnb-title">Step {self.index} of {self.count}</div>',
+        parts = [f'<div class="adnb-title">{html.escape(self.title())}</div>',
                  f'<div class="adnb-op">{render_html(self.operation)}</div>',
                  f'<div class="adnb-arriving-line"><span class="adnb-math">'
                  f'{render_html(self.arriving[:3])}</span> <span class="adnb-caption">'
@@ -164,6 +172,8 @@ def _line_html(line) -> str:
     first = line.mode == "="
     badge = ("= first write: no gradient yet" if first
              else "+= accumulate: added to the gradient of an earlier step")
+    if line.when:
+        badge += f" ({line.when})"
     rows = []
     for i, form in enumerate(line.forms):
         lhs = render_html((("grad", line.target),)) if i == 0 else ""
@@ -205,7 +215,7 @@ def explain(frame_index, step, names, count, root=None, seed=None):
     lines = [_line(record, position, update, step.grad_output, names)
              for position, update in _positions(record, step.updates)]
     return Explanation(frame_index, count, tuple(forward_tokens(record, names)),
-                       tuple(arriving), tuple(lines))
+                       tuple(arriving), tuple(lines), time_step(record.scope))
 
 
 def _positions(record, updates):
@@ -247,7 +257,20 @@ def _line(record, position, update, g, names):
     if update.mode == "+=":
         total = (("num", update.before), ("text", " + "), _signed(update.sent),
                  ("text", " = "), ("num", update.after))
-    return Line(target, update.mode, tuple(tuple(f) for f in forms), total)
+    return Line(target, update.mode, tuple(tuple(f) for f in forms), total,
+                time_step(record.scope))
+
+
+TIME_STEP = re.compile(r"^t=(\d+)$")
+
+
+def time_step(scope):
+    """``"step t = 3"`` for an operation recorded under the scope ``t=3`` (an unrolled RNN step)."""
+    for name in reversed(scope):
+        match = TIME_STEP.match(str(name))
+        if match:
+            return f"step t = {match[1]}"
+    return ""
 
 
 def _fields(rule):
@@ -309,18 +332,22 @@ class ForwardExplanation:
     count: int           # number of recorded operations
     equation: tuple      # out = inputs = their numbers = result (empty for frame 0)
     note: tuple          # frame 0: what the forward pass is about to do
+    when: str = ""       # the time step that recorded the operation, if any
+
+    def title(self) -> str:
+        return f"Forward step {self.index} of {self.count}" + (f" ({self.when})" if self.when else "")
 
     def text(self) -> str:
         if not self.equation:
             return render_text(self.note)
-        return f"Forward step {self.index} of {self.count}: {render_text(self.equation)}"
+        return f"{self.title()}: {render_text(self.equation)}"
 
     def html(self) -> str:
         if not self.equation:
             return (f'<div class="adnb-title">Before the forward pass</div>'
                     f'<p>{render_html(self.note)}</p>')
         output = self.equation[0][1]
-        return (f'<div class="adnb-title">Forward step {self.index} of {self.count}</div>'
+        return (f'<div class="adnb-title">{html.escape(self.title())}</div>'
                 f'<div class="adnb-op">{render_html(self.equation)}</div>'
                 f'<p class="adnb-caption">Computed from values already shown; the value of '
                 f'{name_html(output)} appears in the drawing.</p>')
@@ -343,4 +370,4 @@ def explain_forward(frame_index, record, names, count):
             equation += [("text", " = ")] + numbers
     if output is not None:
         equation += [("text", " = "), ("num", output)]
-    return ForwardExplanation(frame_index, count, tuple(equation), ())
+    return ForwardExplanation(frame_index, count, tuple(equation), (), time_step(record.scope))

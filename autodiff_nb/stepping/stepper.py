@@ -29,7 +29,7 @@ from dataclasses import replace
 
 from ..draw import draw
 from ..core.tape import backward_steps, tape_of
-from .explain import explain, explain_forward
+from .explain import TIME_STEP, explain, explain_forward
 from .frames import ForwardPass, Replay
 from .restyle import Restyler
 
@@ -68,6 +68,20 @@ def step_through(target, grad=None, *, retain_graph=False, forward=False, start=
     return Stepper(target, records, steps, forward=forward, start=start)
 
 
+def time_step_clusters(records):
+    """Drawing options: each time step of an unrolled recurrence (scope ``t=N``) in a frame of its own.
+
+    Every operation stays its own node (the stepper highlights one at a time);
+    the cluster only groups the operations of one step, so the drawing reads
+    left to right through time. Without time steps nothing is grouped.
+    """
+    steps = sorted({name for record in records for name in record.scope
+                    if TIME_STEP.match(str(name))}, key=lambda name: int(name[2:]))
+    if not steps:
+        return {"collapse": False}
+    return {"collapse": steps, "collapse_mode": "cluster"}
+
+
 class Stepper:
     """The frames of one reverse pass: ``len()``, ``goto(k)``, ``step``, ``frame(k)``, ``widget``.
 
@@ -83,8 +97,9 @@ class Stepper:
         self.forward = ForwardPass(records) if forward else None   # None: reverse pass only
         self.forward_frames = len(self.forward) if forward else 0  # frames before the reverse pass
         self.prefix = f"adnb{next(_stepper_numbers)}_"   # deterministic: same program, same ids
-        self._graph = draw(self._target, grads=self.replay.final_gradients(), collapse=False,
-                           max_nodes=None, id_prefix=self.prefix)
+        self._grouping = time_step_clusters(records)
+        self._graph = draw(self._target, grads=self.replay.final_gradients(), max_nodes=None,
+                           id_prefix=self.prefix, **self._grouping)
         self.names = self._names()
         self.explanations = [explain(k, self.replay.steps[k - 1] if k else None, self.names,
                                      len(self.replay) - 1, self.replay.root, self.replay.seed)
@@ -177,7 +192,7 @@ class Stepper:
         state = self.snapshot(k)
         record = state.step.record if state.step else state.record
         highlight = [record] if record else None
-        graph = draw(self._target, grads=state.gradients, highlight=highlight, collapse=False,
+        graph = draw(self._target, grads=state.gradients, highlight=highlight, **self._grouping,
                      max_nodes=None, id_prefix=self.prefix)
         graph._svg = self.svg(k)
         return graph

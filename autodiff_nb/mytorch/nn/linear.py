@@ -8,7 +8,10 @@ from .module import Module, in_scope
 
 
 class Linear(Module):
-    """``y = x @ W.T + b.T`` for ``x`` of shape (batch, in_features).
+    """``y = x @ W.T + b.T`` for ``x`` of shape (batch, in_features) or (in_features,).
+
+    HW3's layers call ``init_weights(W, b)`` with a 1-D ``b`` (out,): then
+    an input of shape (in,) gives an output of shape (out,).
 
     ``W`` (out, in) and ``b`` (out, 1) are drawn from U(-1/sqrt(in), 1/sqrt(in))
     with NumPy's global generator, or a generator seeded with ``seed``.
@@ -27,6 +30,16 @@ class Linear(Module):
         self.db = np.zeros_like(self.b)
         self.momentum_W = np.zeros_like(self.W)
         self.momentum_b = np.zeros_like(self.b)
+
+    def init_weights(self, W, b):
+        """Use ``W`` (out, in) and ``b`` ((out,) as HW3's, or (out, 1)); gradients start at zero."""
+        self.W, self.b = W, b
+        self.zero_grad()
+
+    def zero_grad(self):
+        """New zero ``dW`` and ``db`` (HW3): backward adds into whatever these are then."""
+        self.dW = np.zeros(np.shape(self.W))
+        self.db = np.zeros(np.shape(self.b))
 
     @in_scope
     def forward(self, x):
