@@ -226,6 +226,9 @@ class _Recurrent(Module):
         batched = x.ndim == 3
         if batched and self.batch_first:
             x = x.transpose(1, 0, 2)
+        if x.shape[0] == 0:
+            raise ShapeError(at_user_line(f"{who}: the sequence is empty (input of shape "
+                                          f"{tuple(x.shape)}): expected at least one time step"))
         batch = x.shape[1:2] if batched else ()
         states = self._initial_states(state, batch, x)
         outputs = []

@@ -211,3 +211,11 @@ def test_stepper_draws_each_time_step_in_its_own_frame():
         assert f"<B>t={t}</B>" in source
     plain = ad.step_through((ad.Tensor([1.0, 2.0], requires_grad=True) * 2).sum()).frame(1).source
     assert "cluster_" not in plain
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_an_empty_sequence_is_refused_by_name(batch_first):
+    gru = ad.nn.GRU(3, 4, batch_first=batch_first)
+    empty = np.zeros((2, 0, 3)) if batch_first else np.zeros((0, 2, 3))
+    with pytest.raises(ad.ShapeError, match="GRU: the sequence is empty.*at least one time step"):
+        gru(ad.Tensor(empty))
