@@ -287,3 +287,36 @@ def test_forward_mode_fills_in_values_offline(tmp_path, open_offline):
     assert cell.locator("text.adnb-n").all_text_contents() == ["0.4000"]
     assert root.locator(".adnb-counter").inner_text() == "Step 8 / 8"
     assert log.network == [] and log.errors == []
+
+
+def test_fit_and_zoom_scale_the_drawing_and_keep_the_step_in_view(tmp_path, open_offline):
+    page, log = open_offline(lecture_page(tmp_path / "lecture.html").as_uri())
+    page.set_viewport_size({"width": 800, "height": 900})
+    stepper = page.locator(".adnb-stepper")
+    sizes = """() => { const graph = document.querySelector('.adnb-graph');
+        return {drawn: graph.querySelector('svg').getBoundingClientRect().width,
+                area: graph.clientWidth, natural: graph.querySelector('svg').width.baseVal.value,
+                scrolls: graph.scrollWidth > graph.clientWidth}; }"""
+    before = page.evaluate(sizes)
+    assert before["scrolls"]                                  # too wide for 800 px
+    stepper.locator('[data-action="fit"]').click()
+    fitted = page.evaluate(sizes)
+    assert fitted["drawn"] <= fitted["area"] and not fitted["scrolls"], fitted
+    assert fitted["drawn"] >= 0.9 * fitted["area"], fitted    # fills the width
+    stepper.locator('[data-action="zoom-in"]').click()
+    larger = page.evaluate(sizes)
+    assert larger["drawn"] == pytest.approx(1.25 * fitted["drawn"], rel=0.01)
+    stepper.focus()
+    page.keyboard.press("-")
+    assert page.evaluate(sizes)["drawn"] == pytest.approx(fitted["drawn"], rel=0.01)
+    for _ in range(12):
+        page.keyboard.press("+")
+    assert page.evaluate(sizes)["drawn"] == pytest.approx(4 * fitted["natural"], rel=0.01)
+    page.keyboard.press("0")                                  # fit again
+    page.keyboard.press("ArrowRight")                         # step 1: z1 = tanh(i6), far right
+    assert page.evaluate("""() => {
+        const area = document.querySelector('.adnb-graph').getBoundingClientRect();
+        const op = document.querySelector('.adnb-graph g.node.adnb-current').getBoundingClientRect();
+        return area.left <= op.left && op.right <= area.right; }""")
+    helpers.save_screenshot(page, "stepper_fitted_800")
+    assert log.errors == [] and log.network == []

@@ -84,7 +84,8 @@
     });
     this.root.addEventListener("keydown", function (event) {
       var keys = {ArrowRight: "next", ArrowDown: "next", ArrowLeft: "prev", ArrowUp: "prev",
-                  Home: "first", End: "last", " ": "play"};
+                  Home: "first", End: "last", " ": "play",
+                  "+": "zoom-in", "=": "zoom-in", "-": "zoom-out", "0": "fit"};
       if (event.target === self.slider || event.target === self.speed) { return; }
       if (event.key === " " && event.target.closest("button")) { return; }  // Space clicks it
       if (keys[event.key]) {
@@ -109,11 +110,31 @@
     var last = this.count - 1, step = this.step;
     if (action === "play") { return this.timer ? this.stop() : this.play(); }
     if (action === "save") { return this.save(); }
+    if (action === "zoom-in" || action === "zoom-out" || action === "fit") {
+      return this.zoom(action);
+    }
     this.stop();
     if (action === "first") { this.go(0); }
     else if (action === "prev") { this.go(Math.max(0, step - 1)); }
     else if (action === "next") { this.go(Math.min(last, step + 1)); }
     else if (action === "last") { this.go(last); }
+  };
+
+  Player.prototype.zoom = function (action) {
+    // Scale the drawing: "fit" to the width of its area, or 1.25 times larger or
+    // smaller than now (a quarter to four times its natural size). The natural
+    // width is --adnb-width, in Graphviz's points.
+    var graph = this.svg && this.svg.parentNode;
+    var points = graph && parseFloat(graph.style.getPropertyValue("--adnb-width"));
+    if (!points) { return; }
+    var natural = points * 4 / 3, now = this.zoomed || Math.min(1, graph.clientWidth / natural);
+    var scale = action === "fit" ? Math.min(1, (graph.clientWidth - 1) / natural) :
+                action === "zoom-in" ? now * 1.25 : now / 1.25;
+    this.zoomed = Math.max(0.25, Math.min(4, scale));
+    graph.style.setProperty("--adnb-zoom", String(this.zoomed));
+    graph.classList.add("adnb-zoomed");
+    this.root.setAttribute("data-zoom", this.zoomed.toFixed(3));
+    this.reveal(this.find((this.data.marks[this.step]["adnb-current"] || [])[0]));
   };
 
   Player.prototype.save = function () {

@@ -28,7 +28,8 @@ opens at, ``step_through(..., start=...)``; a page address ending in
 ``#<root id>/<frame>``, e.g. ``#adnb2_stepper/5``, opens it at that frame
 instead, so a lecturer can link to the step under discussion) and
 ``tabindex="0"`` (arrow keys step when it has focus); buttons carry
-``data-action`` = first, prev, next, last, play, save (the drawing as .svg). Ids start with the
+``data-action`` = first, prev, next, last, play, zoom-out, fit, zoom-in, save
+(the drawing as .svg). Ids start with the
 stepper's own prefix, so several steppers share a page without interfering.
 """
 from __future__ import annotations
@@ -151,6 +152,13 @@ def controls_html(stepper):
         f'aria-valuetext="{html.escape(frame_label(stepper, stepper.step))}">'
         f'<span class="adnb-counter">{html.escape(frame_label(stepper, stepper.step))}</span>'
         f'<label class="adnb-hint">speed <select class="adnb-speed">{speeds}</select></label>'
+        '<span class="adnb-zoom">'
+        '<button type="button" data-action="zoom-out" title="Smaller (-)" '
+        'aria-label="zoom out">−</button>'
+        '<button type="button" data-action="fit" title="Fit the drawing to the width (0)">'
+        'Fit</button>'
+        '<button type="button" data-action="zoom-in" title="Larger (+)" '
+        'aria-label="zoom in">+</button></span>'
         '<button type="button" data-action="save" title="Save the drawing of the finished '
         'pass as an SVG file">Save SVG</button>'
         '<span class="adnb-hint">click here, then ← → to step, Space to play</span>'
