@@ -320,3 +320,33 @@ def test_fit_and_zoom_scale_the_drawing_and_keep_the_step_in_view(tmp_path, open
         return area.left <= op.left && op.right <= area.right; }""")
     helpers.save_screenshot(page, "stepper_fitted_800")
     assert log.errors == [] and log.network == []
+
+
+JUPYTERLAB_DARK = ("--jp-layout-color0:#111111;--jp-layout-color1:#212121;--jp-layout-color2:#424242;"
+                   "--jp-ui-font-color0:rgba(255,255,255,1);--jp-ui-font-color1:rgba(255,255,255,0.87);"
+                   "--jp-border-color2:#424242")
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_stepper_follows_jupyterlabs_theme(tmp_path, open_offline, theme):
+    """JupyterLab marks its theme on <body> and sets --jp-* variables; the stepper follows both."""
+    net = lecture_net()
+    dark = theme == "dark"
+    style = f"<style>:root{{{JUPYTERLAB_DARK}}} body{{background:#111}}</style>" if dark else ""
+    body = ' data-jp-theme-light="false"' if dark else ' data-jp-theme-light="true"'
+    path = tmp_path / "themed.html"
+    path.write_text(f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>t</title>'
+                    f'{style}</head><body{body}>{ad.step_through(net["z1"], SEED).to_html()}'
+                    '</body></html>', encoding="utf-8")
+    page, log = open_offline(path.as_uri())
+    look = page.evaluate("""() => {
+        const css = el => getComputedStyle(document.querySelector(el));
+        return {root: css('.adnb-stepper').backgroundColor, text: css('.adnb-stepper').color,
+                svg: css('.adnb-graph > svg').filter, swatch: css('.adnb-swatch').filter}; }""")
+    if dark:
+        assert look["root"] == "rgb(17, 17, 17)" and look["text"] == "rgb(255, 255, 255)"
+        assert "invert" in look["svg"] and look["svg"] == look["swatch"]   # legend matches
+    else:
+        assert look["root"] == "rgb(255, 255, 255)" and look["svg"] == "none"
+    helpers.save_screenshot(page, f"stepper_theme_{theme}")
+    assert log.errors == [] and log.network == []
