@@ -99,7 +99,7 @@ def test_to_html_steps_offline(tmp_path, open_offline):
     first.locator('[data-action="next"]').click()
     first.locator('[data-action="next"]').click()
     assert first.locator("svg g.adnb-accumulated").count() == 1
-    assert first.locator(".adnb-update.adnb-mode-acc").count() == 1
+    assert first.locator(".adnb-panel .adnb-update.adnb-mode-acc").count() == 1
     # Play runs to the end by itself.
     second.locator("select.adnb-speed").select_option("300")
     second.locator('[data-action="play"]').click()
@@ -350,3 +350,24 @@ def test_the_stepper_follows_jupyterlabs_theme(tmp_path, open_offline, theme):
         assert look["root"] == "rgb(255, 255, 255)" and look["svg"] == "none"
     helpers.save_screenshot(page, f"stepper_theme_{theme}")
     assert log.errors == [] and log.network == []
+
+
+def test_printing_gives_the_whole_drawing_and_every_step_without_controls(tmp_path, open_offline):
+    page, log = open_offline(lecture_page(tmp_path / "lecture.html").as_uri())
+    page.emulate_media(media="print")
+    look = page.evaluate("""() => {
+        const stepper = document.querySelector('.adnb-stepper');
+        const svg = stepper.querySelector('.adnb-graph > svg').getBoundingClientRect();
+        const shown = el => el && getComputedStyle(el).display !== 'none';
+        return {controls: shown(stepper.querySelector('.adnb-controls')),
+                steps: [...stepper.querySelectorAll('.adnb-print-steps > li')].filter(shown).length,
+                drawing: svg.width, page: document.body.clientWidth,
+                first: stepper.querySelector('.adnb-print-steps > li').innerText}; }""")
+    assert not look["controls"]
+    assert look["steps"] == 8                              # one per reverse step
+    assert 0 < look["drawing"] <= look["page"]             # whole: scaled to the page
+    assert look["first"].startswith("STEP 1 OF 8")
+    pdf = tmp_path / "lecture.pdf"
+    page.pdf(path=str(pdf), format="A4")
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert log.errors == []

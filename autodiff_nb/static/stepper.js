@@ -45,10 +45,27 @@
       }
     }
     this.bind();
+    this.addPrintedSteps();
     root.classList.remove("adnb-nojs");
     this.go(this.linked() !== null ? this.linked() :
             (parseInt(root.getAttribute("data-start"), 10) || 0));
   }
+
+  Player.prototype.addPrintedSteps = function () {
+    // For print only (stepper.css): every frame's panel in order, after the drawing
+    // (class adnb-printed, so that scripts and tests looking for the panel find one);
+    // printing shows the finished pass, then goes back to the frame on screen.
+    var list = document.createElement("ol"), self = this, shown = null;
+    list.className = "adnb-print-steps";
+    for (var k = 1; k < this.count; k++) {
+      var item = document.createElement("li");
+      item.innerHTML = '<div class="adnb-printed">' + this.data.panels[k] + "</div>";
+      list.appendChild(item);
+    }
+    this.root.querySelector(".adnb-body").insertAdjacentElement("afterend", list);
+    window.addEventListener("beforeprint", function () { shown = self.step; self.go(self.count - 1); });
+    window.addEventListener("afterprint", function () { if (shown !== null) { self.go(shown); } });
+  };
 
   Player.prototype.linked = function () {
     // "#<root id>/<frame>" in the page's address: open at that frame (a link to a step).
