@@ -177,12 +177,15 @@ def _conv_vjp(g, out, x, w, b=None, *, needs=(True, True, True), stride, padding
     return (gx, gw) if b is None else (gx, gw, gb)
 
 
-def _conv_formula(n, params):
-    arguments = ", ".join(f"{{{i}}}" for i in range(n))
-    extras = "".join(f", {key}={{{key}}}" for key, default in
-                     (("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1))
-                     if _differs(params.get(key), default))
-    return f"conv{len(params['stride'])}d({arguments}{extras})"
+def _conv_formula(d):
+    """conv2d({0}, {1}, {2}, stride=...): only the options that differ from the default."""
+    def formula(n, params):
+        arguments = ", ".join(f"{{{i}}}" for i in range(n))
+        extras = "".join(f", {key}={{{key}}}" for key, default in
+                         (("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1))
+                         if key in params and _differs(params[key], default))
+        return f"conv{d}d({arguments}{extras})"
+    return formula
 
 
 def _differs(value, default):
@@ -201,7 +204,7 @@ _CONV_RULES = (
 
 CONV = {
     d: defprimitive(f"conv{d}d", _conv, _conv_vjp, selective=True, symbol="⋆",
-                    formula=_conv_formula, rules=_CONV_RULES, shape_error=_conv_problem)
+                    formula=_conv_formula(d), rules=_CONV_RULES, shape_error=_conv_problem)
     for d in (1, 2)
 }
 
