@@ -194,12 +194,12 @@ def _differs(value, default):
 
 
 _CONV_RULES = (
-    # ∇x: every window position p that read x sends g[p]·w back to it ("+="):
-    # read with the kernel fixed, that is the output gradient convolved with the flipped kernel.
-    "full_conv({g}, flip({1}))  (Σ over windows: ∇x[window] += {g}[o, p] · {1}[o])",
-    # ∇w: the same weight at every position, so "+=" over positions: a correlation.
-    "corr({0}, {g})  (Σ over positions p: ∇w[o] += {g}[o, p] · {0}[window p])",
-    "Σ over batch and positions of {g}",
+    # ∇x: every window that read x sends g[p]·w back to it ("+="): read with the kernel
+    # fixed, that is the output gradient fully convolved with the kernel (flipped, slid over g).
+    "full_conv({g}, flip({1})): each window's += onto the inputs it read",
+    # ∇w: the same weight at every position, so one "+=" per position: a correlation.
+    "corr({0}, {g}): one += per position the weight was used at",
+    "Σ of {g} over batch and positions",
 )
 
 CONV = {
