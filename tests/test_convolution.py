@@ -80,6 +80,15 @@ def test_max_pool_ties_and_overlaps_go_as_pytorch(d):
     _against_torch(lambda t: ours(t, 3, 2, 1), lambda t: theirs(t, 3, 2, 1), [x], rng)
     _against_torch(lambda t: ours(t, 2, 1), lambda t: theirs(t, 2, 1), [np.ones((1, 1) + (4,) * d)],
                    rng)
+    # Windows that tile the input (kernel = stride, no padding) take a shortcut: same answers.
+    _against_torch(lambda t: ours(t, 2), lambda t: theirs(t, 2), [x[(Ellipsis,) + (slice(6),) * d]],
+                   rng)
+
+
+def test_max_pool_sends_an_infinite_gradient_only_to_the_winner():
+    x = Tensor(np.array([[[[1.0, 3.0], [2.0, 0.0]]]]), requires_grad=True)
+    ad.max_pool2d(x, 2).backward(np.array([[[[np.inf]]]]))
+    np.testing.assert_array_equal(x.grad, [[[[0.0, np.inf], [0.0, 0.0]]]])
 
 
 def test_max_pool_propagates_nan_as_pytorch():

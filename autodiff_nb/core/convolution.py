@@ -59,10 +59,13 @@ def _geometry_problem(op, shape, kernel, stride, padding, dilation):
 
 
 def _pad(x, padding, value=0.0):
+    """``x`` inside a border of ``value`` (np.pad's general machinery costs more, here)."""
     if not any(padding):
         return x
-    widths = ((0, 0), (0, 0)) + tuple((p, p) for p in padding)
-    return np.pad(x, widths, constant_values=value)
+    padded = np.full(x.shape[:2] + tuple(n + 2 * p for n, p in zip(x.shape[2:], padding)),
+                     value, dtype=x.dtype)
+    padded[(Ellipsis,) + tuple(slice(p, p + n) for p, n in zip(padding, x.shape[2:]))] = x
+    return padded
 
 
 def _windows(xp, kernel, stride, dilation):
@@ -71,6 +74,13 @@ def _windows(xp, kernel, stride, dilation):
     view = sliding_window_view(xp, _span(kernel, dilation), axis=tuple(range(2, 2 + d)))
     return view[(slice(None),) * 2 + tuple(slice(None, None, s) for s in stride)
                 + tuple(slice(None, None, dil) for dil in dilation)]
+
+
+def _tiling(shape, kernel, stride, padding, dilation):
+    """Do the windows tile the input exactly (stride = kernel, no padding, sizes divisible)?"""
+    return (not any(padding) and tuple(stride) == tuple(kernel)
+            and all(dil == 1 or k == 1 for dil, k in zip(dilation, kernel))
+            and all(n % k == 0 for n, k in zip(shape[2:], kernel)))
 
 
 def _scatter_windows(grad_windows, shape, stride, padding, dilation):
@@ -83,15 +93,29 @@ def _scatter_windows(grad_windows, shape, stride, padding, dilation):
     d = len(stride)
     positions = grad_windows.shape[2:2 + d]
     kernel = grad_windows.shape[2 + d:]
+    if _tiling(shape, kernel, stride, padding, dilation):
+        # Windows side by side, no overlap (a 2×2 pool at stride 2): each input element
+        # belongs to exactly one window, so the "+=" is a plain rearrangement.
+        order = (0, 1) + tuple(axis for i in range(d) for axis in (2 + i, 2 + d + i))
+        return grad_windows.transpose(order).reshape(shape)
     padded = shape[:2] + tuple(n + 2 * p for n, p in zip(shape[2:], padding))
     grad = np.zeros(padded, dtype=grad_windows.dtype)
+    for offset, target in _offsets(kernel, stride, dilation, positions):
+        grad[target] += grad_windows[(Ellipsis,) + offset]
+    return _crop(grad, padding, shape)
+
+
+def _offsets(kernel, stride, dilation, positions):
+    """Each kernel offset with the strided slice of the padded input it reads at every position."""
     for offset in np.ndindex(*kernel):
-        target = (slice(None),) * 2 + tuple(
+        yield offset, (slice(None),) * 2 + tuple(
             slice(k * dil, k * dil + s * (n - 1) + 1, s)
             for k, dil, s, n in zip(offset, dilation, stride, positions))
-        grad[target] += grad_windows[(Ellipsis,) + offset]
-    crop = (slice(None),) * 2 + tuple(slice(p, p + n) for p, n in zip(padding, shape[2:]))
-    return grad[crop]
+
+
+def _crop(padded, padding, shape):
+    """The padded array's inner part, of the input's ``shape``."""
+    return padded[(slice(None),) * 2 + tuple(slice(p, p + n) for p, n in zip(padding, shape[2:]))]
 
 
 # --- convolution ----------------------------------------------------------------
@@ -231,26 +255,43 @@ def _pool_windows(op, x, kernel_size, stride, padding, dilation, fill):
     return windows.reshape(windows.shape[:-len(kernel_size)] + (-1,))
 
 
-def _lowest(dtype):
-    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
-
-
 def _max_pool(x, *, kernel_size, stride, padding, dilation):
-    flat = _pool_windows("max_pool", x, kernel_size, stride, padding, dilation,
-                         _lowest(x.dtype))
-    return np.maximum.reduce(flat, axis=-1)
+    # One elementwise maximum per kernel offset over the strided slices: no window copies.
+    xp, positions = _pool_input(x, kernel_size, stride, padding, dilation)
+    out = None
+    for _, target in _offsets(kernel_size, stride, dilation, positions):
+        out = xp[target].copy() if out is None else np.maximum(out, xp[target], out=out)
+    return out
 
 
 def _max_pool_vjp(g, out, x, *, kernel_size, stride, padding, dilation):
     # The whole gradient goes to the first maximum of each window (ties: the first, as
-    # PyTorch; a NaN counts as the maximum, as PyTorch's forward propagates it).
-    flat = _pool_windows("max_pool", x, kernel_size, stride, padding, dilation,
-                         _lowest(x.dtype))
-    winner = np.argmax(flat, axis=-1)[..., np.newaxis]
-    grad_windows = np.zeros(flat.shape, dtype=g.dtype)
-    np.put_along_axis(grad_windows, winner, g[..., np.newaxis], axis=-1)
-    grad_windows = grad_windows.reshape(flat.shape[:-1] + tuple(kernel_size))
-    return (_scatter_windows(grad_windows, x.shape, stride, padding, dilation),)
+    # PyTorch; a NaN counts as the maximum, as PyTorch's forward propagates it). Windows
+    # that overlap each "+=" into the elements they share.
+    xp, positions = _pool_input(x, kernel_size, stride, padding, dilation)
+    nan_max = np.isnan(out) if np.isnan(out).any() else None
+    taken = np.zeros(out.shape, dtype=bool)        # windows whose maximum was found already
+    grad = np.zeros(xp.shape, dtype=g.dtype)
+    zero = np.zeros((), dtype=g.dtype)
+    for _, target in _offsets(kernel_size, stride, dilation, positions):
+        value = xp[target]
+        hit = value == out
+        if nan_max is not None:
+            hit |= nan_max & np.isnan(value)
+        hit &= ~taken
+        taken |= hit
+        grad[target] += np.where(hit, g, zero)
+    return (_crop(grad, padding, x.shape),)
+
+
+def _pool_input(x, kernel_size, stride, padding, dilation):
+    """The input padded with its lowest value (never a window's maximum), and the output sizes."""
+    if (_geometry_problem("max_pool", x.shape, kernel_size, stride, padding, dilation)
+            or any(2 * p > k for p, k in zip(padding, kernel_size))):
+        raise ValueError("the shapes do not fit")    # apply() words it with _pool_problem
+    lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    return (_pad(x, padding, lowest),
+            _positions(x.shape[2:], kernel_size, stride, padding, dilation))
 
 
 def _avg_pool(x, *, kernel_size, stride, padding):
