@@ -80,6 +80,7 @@ class Stepper:
         self.forward_frames = len(self.forward) if forward else 0  # frames before the reverse pass
         self.prefix = f"adnb{next(_stepper_numbers)}_"   # deterministic: same program, same ids
         self._graph = draw(self._target, grads=self.replay.final_gradients(), collapse=False,
+                           thumbnails=False,
                            max_nodes=None, id_prefix=self.prefix)
         self.names = self._names()
         self.explanations = [explain(k, self.replay.steps[k - 1] if k else None, self.names,
@@ -174,6 +175,7 @@ class Stepper:
         record = state.step.record if state.step else state.record
         highlight = [record] if record else None
         graph = draw(self._target, grads=state.gradients, highlight=highlight, collapse=False,
+                     thumbnails=False,
                      max_nodes=None, id_prefix=self.prefix)
         graph._svg = self.svg(k)
         return graph
