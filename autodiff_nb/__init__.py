@@ -9,10 +9,11 @@ course-handout API (``mytorch``), exercises and the lesson-site export.
 """
 from .checks import GradcheckError, gradcheck, jacobian
 from .core import (PRIMITIVES, AnomalyError, DTypeError, GraphError, ReadOnlyError, ShapeError,
-                   Tensor, abs, add, backward_steps, clip, concatenate, detect_anomaly,
-                   enable_grad, exp, linear, log, log_softmax, logsumexp, matmul, max, maximum,
-                   mean, minimum, neg, no_grad, outer, relu, reshape, scope, sigmoid, sqrt, stack,
-                   sum, tanh, tape_of, transpose, where)
+                   Tensor, abs, add, avg_pool1d, avg_pool2d, backward_steps, clip, concatenate,
+                   conv1d, conv2d, detect_anomaly, enable_grad, exp, flatten, linear, log,
+                   log_softmax, logsumexp, matmul, max, max_pool1d, max_pool2d, maximum, mean,
+                   minimum, neg, no_grad, outer, relu, reshape, scope, sigmoid, sqrt, stack, sum,
+                   tanh, tape_of, transpose, where)
 
 # Consumers of the tape, after the engine they read.
 from .draw import Graph, draw, side_by_side

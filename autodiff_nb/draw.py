@@ -76,7 +76,7 @@ DEFAULT_MAX_NODES = 200     # nodes drawn by default; the rest is summarised in 
 
 def draw(target, *, values=True, grads=True, shapes=True, highlight=None, collapse=None,
          collapse_mode="box", only_ancestors_of=None, max_nodes=DEFAULT_MAX_NODES,
-         rankdir="LR", legend=False, id_prefix=""):
+         rankdir="LR", legend=False, id_prefix="", thumbnails=True):
     """Draw ``target`` (a Tensor, a list of records, or an engine) as a ``Graph``.
 
     values, grads, shapes: show the forward values, the gradients, the shapes.
@@ -99,6 +99,9 @@ def draw(target, *, values=True, grads=True, shapes=True, highlight=None, collap
     rankdir: ``"LR"`` (left to right, default) or ``"TB"`` (top to bottom).
     legend: add a key to the colours and borders.
     id_prefix: put in front of every id (see the module docstring), e.g. ``"f3_"``.
+    thumbnails: show an image-like value or gradient (3-D or more, too many numbers to
+        write: a kernel, a feature map) as heatmap thumbnails with their colour scale,
+        the summary in the tooltip. The stepper draws numbers (its frames restyle text).
     """
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"draw: rankdir must be 'LR' or 'TB', got {rankdir!r}")
@@ -112,7 +115,7 @@ def draw(target, *, values=True, grads=True, shapes=True, highlight=None, collap
                         max_nodes=None if max_nodes is None else int(max_nodes),
                         auto_collapse_over=AUTO_COLLAPSE_OVER)
     writer = DotWriter(scene, prefix=id_prefix, rankdir=rankdir, values=values, shapes=shapes,
-                       highlight=highlight, legend=legend)
+                       highlight=highlight, legend=legend, thumbnails=thumbnails)
     return Graph(writer.source(), scene, id_prefix)
 
 

@@ -281,6 +281,119 @@ class MLP(Sequential):
         super().__init__(*layers)
 
 
+# --- convolution, pooling, flatten --------------------------------------------
+
+
+def _pair(value, d):
+    """PyTorch's per-axis form of an int argument: 3 → (3, 3) for a 2-D layer."""
+    return (int(value),) * d if isinstance(value, (int, np.integer)) else tuple(int(v) for v in value)
+
+
+class _ConvNd(Module):
+    """``conv{d}d(x, weight, bias, ...)`` with PyTorch's parameter shapes, init and ``repr``.
+
+    ``weight`` (out_channels, in_channels / groups, *kernel_size) and ``bias``
+    (out_channels,) both start uniform in (-1/√fan_in, 1/√fan_in), fan_in =
+    in_channels / groups · ∏ kernel_size: what PyTorch's default
+    (Kaiming-uniform with a = √5) comes to.
+    """
+
+    dims = 0
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, seed=None):
+        d = self.dims
+        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+        if self.groups < 1 or self.in_channels % self.groups or self.out_channels % self.groups:
+            raise ValueError(f"{type(self).__name__}: groups={groups} must divide in_channels "
+                             f"({in_channels}) and out_channels ({out_channels})")
+        self.kernel_size, self.stride = _pair(kernel_size, d), _pair(stride, d)
+        self.padding, self.dilation = _pair(padding, d), _pair(dilation, d)
+        rng = _rng(seed)
+        fan_in = self.in_channels // self.groups * int(np.prod(self.kernel_size))
+        bound = 1.0 / np.sqrt(fan_in)
+        shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
+        self.weight = Tensor(rng.uniform(-bound, bound, shape), requires_grad=True, name="weight")
+        self.bias = (Tensor(rng.uniform(-bound, bound, self.out_channels), requires_grad=True,
+                            name="bias") if bias else None)
+
+    def forward(self, x):
+        conv = F.conv1d if self.dims == 1 else F.conv2d
+        return conv(_as_tensor(x), self.weight, self.bias, stride=self.stride,
+                    padding=self.padding, dilation=self.dilation, groups=self.groups)
+
+    def extra_repr(self):
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        ones = (1,) * self.dims
+        if self.padding != (0,) * self.dims:
+            text += f", padding={self.padding}"
+        if self.dilation != ones:
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over (N, C_in, L), as ``torch.nn.Conv1d``."""
+
+    dims = 1
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution over (N, C_in, H, W), as ``torch.nn.Conv2d``."""
+
+    dims = 2
+
+
+class MaxPool2d(Module):
+    """The maximum of each window (stride defaults to the kernel size), as ``torch.nn.MaxPool2d``."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding, self.dilation = padding, dilation
+
+    def forward(self, x):
+        return F.max_pool2d(_as_tensor(x), self.kernel_size, self.stride, self.padding,
+                            self.dilation)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode=False")
+
+
+class AvgPool2d(Module):
+    """The mean of each window, padding zeros counted, as ``torch.nn.AvgPool2d``."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+
+    def forward(self, x):
+        return F.avg_pool2d(_as_tensor(x), self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class Flatten(Module):
+    """Merge dimensions start_dim..end_dim (default: all but the batch), as ``torch.nn.Flatten``."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return F.flatten(_as_tensor(x), self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
 # --- losses -------------------------------------------------------------------
 
 

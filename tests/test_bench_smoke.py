@@ -23,3 +23,14 @@ def test_bench_engine_quick_smoke():
     assert "| Benchmark | NumPy (hand-written) | autodiff_nb |" in result.stdout
     assert "Loss curves agree with hand-written NumPy at batch 32" in result.stdout
     assert "Loss curves agree with hand-written NumPy at batch 512" in result.stdout
+
+
+def test_bench_conv_quick_smoke():
+    pytest.importorskip("threadpoolctl")
+    script = SCRIPT.parent / "bench_conv.py"
+    result = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "| Workload (batch 32, forward + backward) | NumPy (hand-written) | autodiff_nb |" \
+        in result.stdout
+    assert "agree with" in result.stdout

@@ -521,3 +521,28 @@ def test_titles_read_the_learners_names_not_internal_ids():
     titles = re.findall(r"<title>([^<]*)</title>", svg)
     assert not any("adnb7_" in t or "&#45;&gt;" in t for t in titles), titles
     assert {"x", "tanh", "mul", "sum", "L", "x → tanh", "x → mul", "sum → L"} <= set(titles)
+
+
+def test_feature_maps_and_kernels_are_drawn_as_heatmap_thumbnails():
+    """3-D/4-D arrays too large to write out: coloured cells with the scale stated, same bytes."""
+    rng = np.random.default_rng(0)
+    x = ad.Tensor(rng.standard_normal((2, 1, 6, 6)))
+    w = ad.Tensor(rng.standard_normal((3, 1, 3, 3)), requires_grad=True, name="w")
+    y = ad.conv2d(x, w)
+    total = ad.sum(y)
+    total.backward()
+    source = ad.draw(y).source
+    assert source == ad.draw(y).source
+    scale = np.abs(w.data).max()
+    assert f"all 3 3×3 slices; blue −{ad.drawing.formatting.number(scale)}" in source
+    # One coloured cell per pixel of w (3 × 3×3), x (2 × 6×6) and y (2·3 × 4×4); drawn from y,
+    # the pass that started at y.sum() is not y's own, so no gradient rows.
+    assert source.count('FIXEDSIZE="TRUE"') == 3 * 9 + 2 * 36 + 6 * 16
+    assert "shape 3×1×3×3: min" in source          # the summary moves to the tooltip
+    assert ad.draw(total).source.count('FIXEDSIZE="TRUE"') == 2 * (3 * 9 + 6 * 16) + 2 * 36
+    assert "first 8 of" not in ad.draw(y, thumbnails=False).source
+    # The colour scale itself: 0 is white, ±scale the two ends, NaN grey.
+    from autodiff_nb.drawing.heatmap import colour, NOT_FINITE
+    assert colour(0.0, 2.0) == "#ffffff"
+    assert colour(2.0, 2.0) == "#b2182b" and colour(-5.0, 2.0) == "#2166ac"
+    assert colour(float("nan"), 1.0) == NOT_FINITE

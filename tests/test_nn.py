@@ -282,3 +282,72 @@ def test_seeded_mlp_fits_three_spirals():
     with ad.no_grad():
         accuracy = (model(X).data.argmax(axis=1) == y).mean()
     assert accuracy >= 0.95, accuracy
+
+
+# --- convolution layers ------------------------------------------------------------
+
+
+def _copy_conv(ours, theirs):
+    with torch.no_grad():
+        theirs.weight.copy_(_t(ours.weight.data))
+        if ours.bias is not None:
+            theirs.bias.copy_(_t(ours.bias.data))
+
+
+@pytest.mark.parametrize("ours, theirs", [
+    (lambda: nn.Conv1d(3, 4, 3, seed=0), lambda: torch.nn.Conv1d(3, 4, 3)),
+    (lambda: nn.Conv1d(4, 6, 2, stride=2, padding=1, dilation=2, groups=2, bias=False, seed=0),
+     lambda: torch.nn.Conv1d(4, 6, 2, stride=2, padding=1, dilation=2, groups=2, bias=False)),
+    (lambda: nn.Conv2d(1, 8, 3, seed=0), lambda: torch.nn.Conv2d(1, 8, 3)),
+    (lambda: nn.Conv2d(2, 4, (3, 2), stride=(2, 1), padding=1, seed=0),
+     lambda: torch.nn.Conv2d(2, 4, (3, 2), stride=(2, 1), padding=1)),
+])
+def test_conv_layers_match_pytorch_shapes_repr_and_numbers(ours, theirs):
+    layer, reference = ours(), theirs().double()
+    assert repr(layer) == repr(reference)
+    assert layer.weight.shape == tuple(reference.weight.shape)
+    _copy_conv(layer, reference)
+    x = np.random.default_rng(0).standard_normal((2, layer.in_channels) + (7,) * layer.dims)
+    out, expected = layer(x), reference(_t(x))
+    _close(out.data, expected)
+    out.sum().backward()
+    expected.sum().backward()
+    _close(layer.weight.grad, reference.weight.grad)
+    if layer.bias is not None:
+        _close(layer.bias.grad, reference.bias.grad)
+
+
+def test_conv_initialisation_follows_pytorch_bounds():
+    layer = nn.Conv2d(6, 40, 3, groups=2, seed=0)
+    bound = 1 / np.sqrt(3 * 9)      # fan_in = in_channels / groups · kernel area
+    for p in (layer.weight.data, layer.bias.data):
+        assert -bound <= p.min() and p.max() <= bound
+    assert layer.weight.data.max() > 0.9 * bound    # uniform over the whole range
+    reference = torch.nn.Conv2d(6, 40, 3, groups=2)
+    assert abs(reference.weight.detach().numpy().std() - layer.weight.data.std()) < 0.01
+
+
+@pytest.mark.parametrize("ours, theirs", [
+    (nn.MaxPool2d(2), torch.nn.MaxPool2d(2)),
+    (nn.MaxPool2d(3, 2, 1), torch.nn.MaxPool2d(3, 2, 1)),
+    (nn.AvgPool2d(2), torch.nn.AvgPool2d(2)),
+    (nn.AvgPool2d(3, 1, 1), torch.nn.AvgPool2d(3, 1, 1)),
+    (nn.Flatten(), torch.nn.Flatten()),
+])
+def test_pool_and_flatten_layers_match_pytorch(ours, theirs):
+    assert repr(ours) == repr(theirs)
+    x = np.random.default_rng(1).standard_normal((2, 3, 6, 5))
+    _close(ours(x).data, theirs(_t(x)))
+
+
+def test_small_cnn_trains_with_sequential_adam_and_train():
+    flat, y = data.digits()
+    X = flat.reshape(-1, 1, 8, 8)
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, seed=0), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(8 * 16, 10, seed=0))
+    history = ad.train(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01),
+                       X[:1200], y[:1200], epochs=5, batch_size=32, progress=False)
+    assert history.loss[-1] < history.loss[0] / 2
+    with ad.no_grad():
+        accuracy = (model(X[1200:]).data.argmax(axis=1) == y[1200:]).mean()
+    assert accuracy > 0.9, accuracy

@@ -129,6 +129,14 @@ class TorchOps:
     def reshape(self, x, shape):
         return x.reshape(shape)
 
+    # Convolution and pooling: the same names and arguments in torch.nn.functional.
+    conv1d = property(lambda self: self.torch.nn.functional.conv1d)
+    conv2d = property(lambda self: self.torch.nn.functional.conv2d)
+    max_pool1d = property(lambda self: self.torch.nn.functional.max_pool1d)
+    max_pool2d = property(lambda self: self.torch.nn.functional.max_pool2d)
+    avg_pool1d = property(lambda self: self.torch.nn.functional.avg_pool1d)
+    avg_pool2d = property(lambda self: self.torch.nn.functional.avg_pool2d)
+
     def transpose(self, x, axes=None):
         return x.permute(tuple(reversed(range(x.ndim))) if axes is None else axes)
 
@@ -313,6 +321,51 @@ case("where-same", lambda o, a, b: o.where(COND_GRID, a, b), normal(2, 3), norma
 case("where-all-broadcast", lambda o, a, b: o.where(COND_GRID[:, :1], a, b), normal(1, 3),
      normal(3))
 case("where-number", lambda o, a: o.where(COND_GRID, a, 0.0), normal(2, 3))
+
+# Convolution (cross-correlation, PyTorch's layouts) with every option, and pooling on
+# distinct values (no ties: finite differences need a unique maximum).
+CONV_CASES = {
+    "conv1d-plain": (1, (2, 3, 7), (4, 3, 3), {}),
+    "conv1d-stride2-pad1": (1, (2, 3, 8), (4, 3, 3), dict(stride=2, padding=1)),
+    "conv1d-dilation2-groups3": (1, (1, 3, 9), (6, 1, 2), dict(dilation=2, groups=3)),
+    "conv2d-plain": (2, (2, 3, 5, 6), (4, 3, 3, 2), {}),
+    "conv2d-stride2": (2, (1, 3, 5, 5), (5, 3, 3, 3), dict(stride=2)),
+    "conv2d-all": (2, (2, 4, 7, 6), (6, 2, 3, 2),
+                   dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2)),
+}
+for label, (d, sx, sw, options) in CONV_CASES.items():
+    conv = f"conv{d}d"
+    case(label, lambda o, x, w, b, c=conv, kw=options: getattr(o, c)(x, w, b, **kw),
+         normal(*sx), normal(*sw), normal(sw[0]))
+    case(f"{label}-no-bias", lambda o, x, w, c=conv, kw=options: getattr(o, c)(x, w, **kw),
+         normal(*sx), normal(*sw))
+case("conv2d-constant-input", lambda o, w, x=normal(2, 1, 5, 5): o.conv2d(o.constant(x), w),
+     normal(3, 1, 3, 3))
+POOL_CASES = {
+    "2d-k2": ((2, 3, 6, 6), (2,), {}),
+    "2d-k3-s2-p1": ((1, 2, 7, 6), (3,), dict(stride=2, padding=1)),
+    "2d-k23-s12": ((2, 2, 5, 7), ((2, 3),), dict(stride=(1, 2))),
+    "1d-k2": ((2, 3, 8), (2,), {}),
+    "1d-k3-s1-p1": ((1, 2, 7), (3,), dict(stride=1, padding=1)),
+}
+
+
+def untied(*shape):
+    """Values 0.01 apart within the one array (pooling compares only within it)."""
+    n = int(np.prod(shape, dtype=int))
+    return (_rng.permutation(n) * 0.01 - n * 0.005 + 0.001).reshape(shape)
+
+
+for label, (shape, args, options) in POOL_CASES.items():
+    for kind in ("max", "avg"):
+        pool = f"{kind}_pool{len(shape) - 2}d"
+        case(f"{kind}_pool{label}", lambda o, x, p=pool, a=args, kw=options:
+             getattr(o, p)(x, *a, **kw), untied(*shape))
+case("max_pool2d-dilation2", lambda o, x: o.max_pool2d(x, 2, stride=1, dilation=2),
+     untied(1, 2, 5, 5))
+case("flatten-default", lambda o, x: o.flatten(x, 1), normal(2, 3, 2, 2))
+case("flatten-middle", lambda o, x: o.flatten(x, 1, 2), normal(2, 3, 2, 2))
+case("flatten-all", lambda o, x: o.flatten(x, 0, -1), normal(2, 3, 2))
 
 # Compositions that make the reverse pass route, sum and unbroadcast gradients.
 case("composite-mlp", lambda o, x, W, b: o.tanh(x @ W + b).sum(axis=1), normal(4, 3),

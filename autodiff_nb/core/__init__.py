@@ -8,9 +8,10 @@ standard library; drawings, the stepper, ``nn`` and the course-handout API
 read its records and steps and are never imported by it.
 """
 from .errors import AnomalyError, DTypeError, GraphError, ReadOnlyError, ShapeError
-from .functions import (abs, add, clip, concatenate, exp, linear, log, log_softmax, logsumexp,
-                        matmul, max, maximum, mean, minimum, neg, outer, relu, reshape,
-                        sigmoid, sqrt, stack, sum, tanh, transpose, where)
+from .functions import (abs, add, avg_pool1d, avg_pool2d, clip, concatenate, conv1d, conv2d,
+                        exp, flatten, linear, log, log_softmax, logsumexp, matmul, max,
+                        max_pool1d, max_pool2d, maximum, mean, minimum, neg, outer, relu,
+                        reshape, sigmoid, sqrt, stack, sum, tanh, transpose, where)
 from .primitives import PRIMITIVES, defprimitive
 from .tape import (Pass, Record, Step, Update, backward_steps, detect_anomaly, enable_grad,
                    no_grad, scope, tape_of)

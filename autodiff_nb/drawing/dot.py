@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import formatting as fmt
+from . import heatmap
 
 FONT = "Helvetica"   # Graphviz has built-in metrics for it; browsers substitute Arial/Liberation Sans
 
@@ -72,8 +73,9 @@ class DotWriter:
     """Turn one scene into DOT, with the options that only affect looks."""
 
     def __init__(self, scene, *, prefix="", rankdir="LR", values=True, shapes=True,
-                 highlight=(), legend=False):
+                 highlight=(), legend=False, thumbnails=True):
         self.scene = scene
+        self.thumbnails = thumbnails
         self.prefix = prefix
         self.rankdir = rankdir
         self.values = values
@@ -165,7 +167,7 @@ class DotWriter:
                            f"{name}: {KIND_LEGEND[node.kind]}", header_fill,
                            extra=' COLSPAN="2" CELLPADDING="4"')]
         if self.values:
-            tip = f"{name} = {_full(data)}"
+            tip = f"{name} = {self._tip(data)}"
             if node.changed:
                 tip += " (changed after this graph was recorded: shown as it is now)"
                 rows.append(f'<TD COLSPAN="2"><FONT POINT-SIZE="8" COLOR="{LABEL_TEXT}">'
@@ -180,7 +182,7 @@ class DotWriter:
             else:
                 grad = np.asarray(getattr(grad, "_data", grad))
                 rows.append(self._row(node.id, "grad", self._numbers(grad, GRAD_TEXT),
-                                      f"gradient of {name} = {_full(grad)}", GRAD_FILL))
+                                      f"gradient of {name} = {self._tip(grad)}", GRAD_FILL))
         table = (f'<TABLE BORDER="{width}" STYLE="{style}" COLOR="{border}" BGCOLOR="{fill}" '
                  f'CELLBORDER="0" CELLSPACING="2" CELLPADDING="3">'
                  + "".join(f"<TR>{row}</TR>" for row in rows) + "</TABLE>")
@@ -203,8 +205,16 @@ class DotWriter:
                        f'{text(fmt.shape(data.shape))}</FONT>')
         return header
 
-    @staticmethod
-    def _numbers(array, color):
+    def _tip(self, array):
+        """The tooltip's text: the numbers, or a summary beside a heatmap."""
+        if self.thumbnails and heatmap.wants_thumbnails(array):
+            return (f"shape {fmt.shape(array.shape)}: "
+                    + ", ".join(f"{label} {x}" for label, x in fmt.summary(array)))
+        return _full(array)
+
+    def _numbers(self, array, color):
+        if self.thumbnails and heatmap.wants_thumbnails(array):
+            return heatmap.thumbnails(array, LABEL_TEXT)
         if array is None:
             return f'<FONT COLOR="{MISSING_TEXT}">freed</FONT>'
         if array.size == 0:

@@ -30,6 +30,8 @@ _UNDOES = {
     "div_backward": "div", "matmul_backward": "matmul", "outer_backward": "outer",
     "log_backward": "log", "exp_backward": "exp", "tanh_backward": "tanh",
     "max_backward": "relu", "sum_backward": "sum",
+    "conv1d_stride1_backward": "conv1d", "conv2d_stride1_backward": "conv2d",
+    "flatten_backward": "flatten",
 }
 # Handout operations the registry has no primitive for: display data only.
 _DISPLAY_ONLY = {
@@ -37,6 +39,9 @@ _DISPLAY_ONLY = {
     "SoftmaxCrossEntropy_backward": Primitive(
         "softmax_cross_entropy", None, None, symbol="CE",
         rules=("{g} · (softmax({0}) − {1}) / N", "")),
+    **{f"downsampling{d}d_backward": Primitive(
+        f"downsample{d}d", None, None, symbol="↓", formula="{0}[every {1}-th]",
+        rules=("{g} at every {1}-th position, 0 elsewhere", "")) for d in (1, 2)},
 }
 
 

@@ -99,7 +99,7 @@ class Stepper:
         self.prefix = f"adnb{next(_stepper_numbers)}_"   # deterministic: same program, same ids
         self._grouping = time_step_clusters(records)
         self._graph = draw(self._target, grads=self.replay.final_gradients(), max_nodes=None,
-                           id_prefix=self.prefix, **self._grouping)
+                           thumbnails=False, id_prefix=self.prefix, **self._grouping)
         self.names = self._names()
         self.explanations = [explain(k, self.replay.steps[k - 1] if k else None, self.names,
                                      len(self.replay) - 1, self.replay.root, self.replay.seed)
@@ -193,6 +193,7 @@ class Stepper:
         record = state.step.record if state.step else state.record
         highlight = [record] if record else None
         graph = draw(self._target, grads=state.gradients, highlight=highlight, **self._grouping,
+                     thumbnails=False,
                      max_nodes=None, id_prefix=self.prefix)
         graph._svg = self.svg(k)
         return graph

@@ -8,8 +8,11 @@ which drawings can use to box a layer. The modules follow the course's own
 layout (``mytorch.nn.linear``, ``.activation``, ``.loss``).
 """
 from .activation import Identity, ReLU, Sigmoid, Tanh
+from .conv import Conv1d, Conv1D_stride1, Conv2d, Conv2D_stride1
 from .linear import Linear
 from .loss import LossFN, MSELoss, SoftmaxCrossEntropy
+from .resampling import Downsample1d, Downsample2d, Flatten
 
 __all__ = ["Linear", "Identity", "Sigmoid", "Tanh", "ReLU", "LossFN", "MSELoss",
-           "SoftmaxCrossEntropy"]
+           "SoftmaxCrossEntropy", "Conv1D_stride1", "Conv2D_stride1", "Conv1d", "Conv2d",
+           "Downsample1d", "Downsample2d", "Flatten"]
