@@ -16,7 +16,9 @@ def _parser() -> argparse.ArgumentParser:
         help="build the offline HTML lecture site",
         description="Run every *.ipynb in NOTEBOOKS (sorted by name) and write an offline "
         "HTML site: index.html plus one page per lesson. DIR is replaced only once "
-        "the whole site is built.",
+        "the whole site is built, and only if it is new, empty, or a site export made "
+        "holding nothing else (its .autodiff-nb-site.json lists the files); otherwise "
+        "export refuses and deletes nothing.",
     )
     export.add_argument("notebooks", type=Path, metavar="NOTEBOOKS", help="folder with the lesson notebooks")
     export.add_argument("--out", type=Path, default=Path("site"), metavar="DIR",

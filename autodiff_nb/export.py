@@ -18,12 +18,16 @@ widget view). So every page is built to make zero network requests:
 
 The site is built in a temporary sibling folder and moved into place at the
 end, so a lesson that fails to run never leaves a half-written site behind.
+Export never deletes a file it did not write: the site carries a manifest
+(``MANIFEST``) listing its files, and an existing folder is replaced only
+when it is empty or holds exactly the files its manifest lists.
 """
 
 from __future__ import annotations
 
 import html
 import importlib.util
+import json
 import logging
 import re
 import shutil
@@ -41,6 +45,7 @@ __all__ = ["ExportError", "export_site"]
 log = logging.getLogger(__name__)
 
 STATIC = "_static"
+MANIFEST = ".autodiff-nb-site.json"   # the files export wrote; nothing else may be in a site it replaces
 MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full"
 MATHJAX_URL = f"{STATIC}/mathjax/MathJax.js?config={MATHJAX_CONFIG}"
 
@@ -222,6 +227,7 @@ def export_site(src_dir, out_dir, execute: bool = True, timeout: int = 300,
         _write_static(build / STATIC)
         _write_pages(build, lessons, notebooks)
         (build / "index.html").write_text(_index_html(lessons, title), encoding="utf-8")
+        _write_manifest(build)
         _replace(out, build)
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
@@ -230,13 +236,46 @@ def export_site(src_dir, out_dir, execute: bool = True, timeout: int = 300,
 
 
 def _check_target(src: Path, out: Path) -> None:
-    """Refuse targets whose replacement would destroy something that is not a site."""
+    """Refuse targets whose replacement would delete anything export did not write."""
     if out == src or out in src.parents:
-        raise ExportError(f"refusing to replace {out}: it contains the notebooks")
+        raise ExportError(f"refusing to replace {out}: it contains the notebooks; "
+                          f"choose another --out")
     if out.exists() and not out.is_dir():
-        raise ExportError(f"refusing to replace {out}: it is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / "index.html").exists():
-        raise ExportError(f"refusing to replace {out}: not empty and not an exported site")
+        raise ExportError(f"refusing to replace {out}: it is a file, not a folder; "
+                          f"choose another --out")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    listed = _manifest(out)
+    if listed is None:
+        raise ExportError(f"refusing to replace {out}: it is not empty and has no {MANIFEST} "
+                          f"(it is not a site autodiff-nb export made); choose a new or empty "
+                          f"folder for --out, or move its contents away yourself")
+    foreign = sorted(str(p.relative_to(out)) for p in _files(out) if p.relative_to(out).as_posix() not in listed)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise ExportError(f"refusing to replace {out}: it holds files autodiff-nb export did "
+                          f"not write ({shown}); move them out of the site folder, or choose "
+                          f"another --out")
+
+
+def _files(folder: Path) -> list[Path]:
+    """Every file and symlink under ``folder`` (folders themselves are not listed)."""
+    return [p for p in folder.rglob("*") if p.is_symlink() or not p.is_dir()]
+
+
+def _manifest(out: Path) -> set[str] | None:
+    """The files a site's manifest lists (POSIX paths relative to it), None when it has none."""
+    try:
+        listed = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return set(listed) | {MANIFEST} if isinstance(listed, list) else None
+
+
+def _write_manifest(build: Path) -> None:
+    files = sorted(p.relative_to(build).as_posix() for p in _files(build))
+    (build / MANIFEST).write_text(json.dumps({"written_by": "autodiff-nb export", "files": files},
+                                             indent=1) + "\n", encoding="utf-8")
 
 
 def _load(path: Path, execute: bool, timeout: int):
@@ -312,11 +351,22 @@ def _index_html(lessons: list[Lesson], title: str) -> str:
 
 
 def _replace(out: Path, build: Path) -> None:
-    """Move the finished site into place; an old site goes only now."""
-    if out.exists():
-        old = build.with_name(build.name + "-old")
-        out.rename(old)
+    """Move the finished site into place; the old site's files go only now, and only those
+    its manifest lists (anything added while the lessons ran is kept and reported)."""
+    if not out.exists():
         build.rename(out)
-        shutil.rmtree(old)
+        return
+    listed = _manifest(out) or set()
+    old = build.with_name(build.name + "-old")
+    out.rename(old)
+    build.rename(out)
+    for name in listed:
+        (old / name).unlink(missing_ok=True)
+    for folder in sorted((p for p in old.rglob("*") if p.is_dir() and not p.is_symlink()),
+                         key=lambda p: len(p.parts), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    if any(old.iterdir()):
+        log.warning("kept files that appeared in %s during the export: they are now in %s", out, old)
     else:
-        build.rename(out)
+        old.rmdir()

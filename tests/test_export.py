@@ -150,24 +150,55 @@ def test_failing_lesson_stops_export_without_a_site(tmp_path):
 
 def test_failing_lesson_leaves_existing_site_untouched(tmp_path):
     old = tmp_path / "site"
-    old.mkdir()
-    (old / "index.html").write_text("the old site")
+    export_site(DATA / "failing", old, execute=False)
+    before = {p: p.read_bytes() for p in old.rglob("*") if p.is_file()}
 
     result = run_cli("export", DATA / "failing", "--out", old)
 
     assert result.returncode != 0
     assert list(tmp_path.iterdir()) == [old]
-    assert [p.name for p in old.iterdir()] == ["index.html"]
-    assert (old / "index.html").read_text() == "the old site"
+    assert {p: p.read_bytes() for p in old.rglob("*") if p.is_file()} == before
 
 
 def test_refuses_to_replace_a_folder_that_is_not_a_site(tmp_path):
     out = tmp_path / "precious"
     out.mkdir()
     (out / "notes.txt").write_text("keep me")
-    with pytest.raises(ExportError, match="not an exported site"):
+    with pytest.raises(ExportError, match="not a site autodiff-nb export made"):
         export_site(DATA / "failing", out, execute=False)
     assert (out / "notes.txt").read_text() == "keep me"
+
+
+def test_refuses_a_folder_with_an_index_that_export_did_not_write(tmp_path):
+    out = tmp_path / "mine"
+    (out / "photos").mkdir(parents=True)
+    (out / "index.html").write_text("my home page")
+    (out / "precious.txt").write_text("keep me")
+    (out / "photos" / "cat.jpg").write_bytes(b"\xff\xd8")
+
+    result = run_cli("export", DATA / "failing", "--no-execute", "--out", out)
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f"autodiff-nb export: error: refusing to replace {out}: it is not empty")
+    assert "--out" in result.stderr
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "index.html", "photos", "photos/cat.jpg", "precious.txt"]
+    assert list(tmp_path.iterdir()) == [out]
+
+
+def test_replaces_its_own_site_but_refuses_one_a_user_added_files_to(tmp_path):
+    out = tmp_path / "site"
+    export_site(DATA / "failing", out, execute=False)
+    (out / "index.html").write_text("stale")
+    export_site(DATA / "failing", out, execute=False)       # its own files only: replaced
+    assert "01_broken.html" in (out / "index.html").read_text()
+
+    (out / "_static" / "precious.txt").write_text("keep me")
+    with pytest.raises(ExportError, match=r"not write \(_static/precious.txt\)"):
+        export_site(DATA / "failing", out, execute=False)
+    assert (out / "_static" / "precious.txt").read_text() == "keep me"
+    assert (out / "01_broken.html").is_file()
 
 
 def test_mini_lesson_runs_in_jupyterlab(browser, tmp_path):
