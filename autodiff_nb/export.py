@@ -36,9 +36,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 
-from .lessons import LessonError, execute as execute_lesson
+from .lessons import LessonError, execute as execute_lesson, read_notebook
 
 __all__ = ["ExportError", "export_site"]
 
@@ -213,13 +212,19 @@ def export_site(src_dir, out_dir, execute: bool = True, timeout: int = 300,
     leaves ``out_dir`` as it was, if a lesson fails.
     """
     src, out = Path(src_dir).resolve(), Path(out_dir).resolve()
+    if not src.is_dir():
+        raise ExportError(f"{src_dir}: no such folder" if not src.exists()
+                          else f"{src_dir}: not a folder (give the folder that holds the notebooks)")
     sources = sorted(src.glob("*.ipynb"))
     if not sources:
         raise ExportError(f"no *.ipynb notebooks in {src}")
     _check_target(src, out)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    build = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        build = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    except OSError as exc:
+        raise ExportError(f"cannot write the site to {out}: {exc.strerror or exc}") from exc
     try:
         build.chmod(0o755)  # mkdtemp makes it private; the site is for reading
         notebooks = [_load(path, execute, timeout) for path in sources]
@@ -229,6 +234,9 @@ def export_site(src_dir, out_dir, execute: bool = True, timeout: int = 300,
         (build / "index.html").write_text(_index_html(lessons, title), encoding="utf-8")
         _write_manifest(build)
         _replace(out, build)
+    except OSError as exc:
+        shutil.rmtree(build, ignore_errors=True)
+        raise ExportError(f"cannot write the site to {out}: {exc.strerror or exc}") from exc
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
@@ -279,13 +287,14 @@ def _write_manifest(build: Path) -> None:
 
 
 def _load(path: Path, execute: bool, timeout: int):
-    nb = nbformat.read(path, as_version=4)
-    if execute:
-        started = time.perf_counter()
-        try:
+    started = time.perf_counter()
+    try:
+        nb = read_notebook(path)
+        if execute:
             execute_lesson(nb, path, timeout)
-        except LessonError as exc:
-            raise ExportError(str(exc)) from exc
+    except LessonError as exc:
+        raise ExportError(str(exc)) from exc
+    if execute:
         log.info("executed %s in %.1f s", path.name, time.perf_counter() - started)
     # Without the widget state nbconvert emits no widget-manager loader and
     # renders each widget's fallback instead of its (here dead) view.

@@ -215,3 +215,52 @@ def test_mini_lesson_runs_in_jupyterlab(browser, tmp_path):
             helpers.save_screenshot(page, "jupyterlab_mini_lesson")
         finally:
             page.close()
+
+
+def test_a_missing_notebooks_folder_says_so(tmp_path):
+    result = run_cli("export", tmp_path / "lessons", "--out", tmp_path / "site")
+    assert result.returncode == 1
+    assert result.stderr == f"autodiff-nb export: error: {tmp_path / 'lessons'}: no such folder\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_invalid_notebook_gives_one_line_and_no_site(tmp_path):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    write_notebook(lessons / "00_fine.ipynb", new_markdown_cell("# Fine"))
+    (lessons / "01_broken.ipynb").write_text("not json at all")
+
+    result = run_cli("export", lessons, "--no-execute", "--out", tmp_path / "site")
+
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "01_broken.ipynb: not a valid notebook" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lessons"]
+
+
+def test_a_cells_full_error_message_names_notebook_and_cell(tmp_path):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    write_notebook(lessons / "03_shapes.ipynb", new_markdown_cell("# Shapes"),
+                   new_code_cell("import numpy as np\nimport autodiff_nb as ad"),
+                   new_code_cell("W = ad.Tensor(np.ones((1, 2)))\nx = ad.Tensor(np.ones(3))\ny = W @ x"))
+
+    result = run_cli("export", lessons, "--out", tmp_path / "site")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert ("autodiff-nb export: error: 03_shapes.ipynb, cell 3: ShapeError: matmul: shapes "
+            "(1, 2) and (3,) do not fit") in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lessons"]
+
+
+def test_an_unwritable_output_gives_one_line(tmp_path):
+    (tmp_path / "a_file").write_text("not a folder")
+    out = tmp_path / "a_file" / "site"
+
+    result = run_cli("export", DATA / "failing", "--no-execute", "--out", out)
+
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"autodiff-nb export: error: cannot write the site to {out}: ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
