@@ -183,6 +183,11 @@ INDEX_TEMPLATE = """\
 </html>
 """
 
+# Cell tags that keep a cell's code off the site (nbconvert's and Jupyter Book's spellings):
+# setup cells carry "remove-input". A cell left with no code and no output is dropped whole.
+HIDE_INPUT_TAGS = {"remove_input", "remove-input", "hide_input", "hide-input"}
+REMOVE_CELL_TAGS = {"remove_cell", "remove-cell"}
+
 HEADING = re.compile(r"^ {0,3}#{1,6}\s+(.+?)(?:\s+#+)?\s*$", re.MULTILINE)
 
 
@@ -299,7 +304,24 @@ def _load(path: Path, execute: bool, timeout: int):
     # Without the widget state nbconvert emits no widget-manager loader and
     # renders each widget's fallback instead of its (here dead) view.
     nb.metadata.pop("widgets", None)
+    _hide_tagged(nb)
     return nb
+
+
+def _hide_tagged(nb) -> None:
+    """Apply the cell tags: drop "remove-cell" cells, and hide the code of "remove-input" cells
+    (nbconvert's transient ``remove_source``), dropping them when they have no output either."""
+    kept = []
+    for cell in nb.cells:
+        tags = set(cell.metadata.get("tags", ()))
+        if tags & REMOVE_CELL_TAGS:
+            continue
+        if tags & HIDE_INPUT_TAGS:
+            if not cell.get("outputs"):
+                continue
+            cell.metadata.setdefault("transient", {})["remove_source"] = True
+        kept.append(cell)
+    nb.cells = kept
 
 
 def _heading(nb, path: Path) -> tuple[str, str]:

@@ -264,3 +264,23 @@ def test_an_unwritable_output_gives_one_line(tmp_path):
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith(f"autodiff-nb export: error: cannot write the site to {out}: ")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+def test_tagged_setup_cells_keep_their_code_off_the_page(tmp_path):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    setup = new_code_cell("%config InlineBackend.figure_formats = ['png']",
+                          metadata={"tags": ["remove-input"]})
+    shown = new_code_cell("print('setup says hi')", metadata={"tags": ["hide_input"]},
+                          outputs=[nbformat.v4.new_output("stream", name="stdout", text="setup says hi\n")])
+    gone = new_code_cell("secret = 42", metadata={"tags": ["remove_cell"]})
+    write_notebook(lessons / "00_tags.ipynb", new_markdown_cell("# Tags"), setup, shown, gone,
+                   new_code_cell("1 + 1"))
+
+    page = export_site(lessons, tmp_path / "site", execute=False)[1].read_text()
+
+    soup = BeautifulSoup(page, "html.parser")
+    text = soup.get_text()
+    assert "InlineBackend" not in text and "secret" not in text and "print(" not in text
+    assert "setup says hi" in text                         # a hidden cell's output stays
+    assert len(soup.select(".jp-Cell")) == 3               # heading, the output, 1 + 1
