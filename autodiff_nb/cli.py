@@ -28,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--timeout", type=int, default=300, metavar="SECONDS",
                         help="time limit for each cell (default: 300)")
     export.add_argument("--title", default="Lessons", help="heading of index.html")
+    export.add_argument("--student", action="store_true",
+                        help="the edition for learners: run the lessons as a learner's kernel "
+                             "does, so exercises show no reference answers or their ticks")
 
     run = commands.add_parser(
         "run",
@@ -65,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         pages = export_site(args.notebooks, args.out, execute=args.execute,
-                            timeout=args.timeout, title=args.title)
+                            timeout=args.timeout, title=args.title, student=args.student)
     except ExportError as exc:
         print(f"autodiff-nb export: error: {exc}", file=sys.stderr)
         return 1

@@ -207,15 +207,22 @@ class Lesson:
 
 
 def export_site(src_dir, out_dir, execute: bool = True, timeout: int = 300,
-                title: str = "Lessons") -> list[Path]:
+                title: str = "Lessons", student: bool = False) -> list[Path]:
     """Build the site for every ``*.ipynb`` in ``src_dir`` (sorted by name).
 
     With ``execute`` each notebook first runs top to bottom in a fresh
     ``python3`` kernel of this environment, in its own folder, with
     ``timeout`` seconds per cell; otherwise its stored outputs are used.
+    ``student``: the edition for learners. The lessons run as in a learner's
+    kernel, so an exercise shows its stub's "not written yet" verdict, not the
+    reference run's tick under the answer it graded in its place; that needs
+    ``execute`` (the stored outputs are the reference run).
     Returns the written pages, ``index.html`` first. Raises ExportError, and
     leaves ``out_dir`` as it was, if a lesson fails.
     """
+    if student and not execute:
+        raise ExportError("the student edition runs the lessons as a learner would; "
+                          "it cannot use the stored outputs (drop --no-execute)")
     src, out = Path(src_dir).resolve(), Path(out_dir).resolve()
     if not src.is_dir():
         raise ExportError(f"{src_dir}: no such folder" if not src.exists()
@@ -232,7 +239,7 @@ def export_site(src_dir, out_dir, execute: bool = True, timeout: int = 300,
         raise ExportError(f"cannot write the site to {out}: {exc.strerror or exc}") from exc
     try:
         build.chmod(0o755)  # mkdtemp makes it private; the site is for reading
-        notebooks = [_load(path, execute, timeout) for path in sources]
+        notebooks = [_load(path, execute, timeout, student) for path in sources]
         lessons = [Lesson(path, *_heading(nb, path)) for path, nb in zip(sources, notebooks)]
         _write_static(build / STATIC)
         _write_pages(build, lessons, notebooks)
@@ -291,12 +298,12 @@ def _write_manifest(build: Path) -> None:
                                              indent=1) + "\n", encoding="utf-8")
 
 
-def _load(path: Path, execute: bool, timeout: int):
+def _load(path: Path, execute: bool, timeout: int, student: bool):
     started = time.perf_counter()
     try:
         nb = read_notebook(path)
         if execute:
-            execute_lesson(nb, path, timeout)
+            execute_lesson(nb, path, timeout, reference=not student)
     except LessonError as exc:
         raise ExportError(str(exc)) from exc
     if execute:

@@ -47,12 +47,12 @@ class LessonError(RuntimeError):
     """A lesson could not be run; the message names the notebook and the cell."""
 
 
-def execute(nb, path: Path, timeout: int = 300) -> None:
+def execute(nb, path: Path, timeout: int = 300, reference: bool = True) -> None:
     """Run ``nb`` (read from ``path``) in place in a fresh ``python3`` kernel.
 
     The kernel starts in the notebook's folder, so lessons can read files next
-    to them, with ``REFERENCE_RUN`` added to its environment; ``timeout``
-    limits each cell. Afterwards the outputs are
+    to them, with ``REFERENCE_RUN`` added to its environment when ``reference``
+    (else it runs as in a learner's kernel); ``timeout`` limits each cell. Afterwards the outputs are
     normalised (merged streams, no execution timestamps). On failure raises
     LessonError naming the file and the 1-based cell number.
     """
@@ -73,7 +73,8 @@ def execute(nb, path: Path, timeout: int = 300) -> None:
         on_cell_execute=lambda cell, cell_index: running.append(cell_index),
     )
     try:
-        client.execute(env={**os.environ, **REFERENCE_RUN})
+        env = {k: v for k, v in os.environ.items() if k not in REFERENCE_RUN}
+        client.execute(env={**env, **REFERENCE_RUN} if reference else env)
     except Exception as exc:
         if isinstance(exc, CellExecutionError):
             # The whole message: the library's errors are written for learners and

@@ -284,3 +284,29 @@ def test_tagged_setup_cells_keep_their_code_off_the_page(tmp_path):
     assert "InlineBackend" not in text and "secret" not in text and "print(" not in text
     assert "setup says hi" in text                         # a hidden cell's output stays
     assert len(soup.select(".jp-Cell")) == 3               # heading, the output, 1 + 1
+
+
+def test_student_edition_shows_exercises_without_answers_or_ticks(tmp_path):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    shutil.copy(helpers.REPO_ROOT / "notebooks" / "09_exercises.ipynb", lessons)
+    stored = export_site(lessons, tmp_path / "site", execute=False)[1].read_text()
+    assert stored.count("✓ the reference") == 5          # the default: as the instructor stored it
+
+    result = run_cli("export", lessons, "--student", "--out", tmp_path / "student")
+
+    assert result.returncode == 0, result.stderr
+    page = BeautifulSoup((tmp_path / "student" / "09_exercises.html").read_text(), "html.parser")
+    text = " ".join(area.get_text() for area in page.select(".jp-OutputArea"))
+    assert "✓" not in text and "the reference" not in text and "show_answers=True)" not in text
+    assert "SHOW_ANSWERS = False" in text
+    for function in ("mul_backward", "div_backward", "tanh_backward", "matmul_backward",
+                     "SoftmaxCrossEntropy_backward"):
+        assert f"… {function} is not written yet" in " ".join(text.split())
+    code = page.get_text()
+    assert "unbroadcast(" not in code and "sum_to_shape(grad_output" not in code   # no answer code
+
+
+def test_student_edition_needs_to_run_the_lessons(tmp_path):
+    with pytest.raises(ExportError, match="drop --no-execute"):
+        export_site(DATA / "failing", tmp_path / "site", execute=False, student=True)
