@@ -11,6 +11,10 @@ widget view). So every page is built to make zero network requests:
   ``TeX-AMS-MML_HTMLorMML-full`` config is the one it can serve.
 * require.js, the widget manager and mermaid are CDN scripts in nbconvert's
   lab template; the page template below removes their blocks.
+* Markdown and HTML outputs are sanitized as JupyterLab treats an untrusted
+  notebook (``sanitize.py``): no script, handler, frame or external resource
+  of a lesson's gets onto a page. The steppers play through the package's own
+  ``stepper.js``, loaded by every page.
 * The notebook's widget state is dropped. nbconvert renders a widget view
   only when its model is in that state, so an output with a widget view and
   a ``text/html`` fallback renders the fallback (a widget with none shows
@@ -38,6 +42,8 @@ from pathlib import Path
 
 
 from .lessons import LessonError, execute as execute_lesson, read_notebook
+from .sanitize import safe_html
+from .stepping.page import static_text
 
 __all__ = ["ExportError", "export_site"]
 
@@ -98,6 +104,12 @@ window.MathJax = {
 """
     f'<script src="{MATHJAX_URL}"></script>\n'
     f'<link rel="stylesheet" href="{STATIC}/site.css">\n'
+    f'<link rel="stylesheet" href="{STATIC}/stepper.css">\n'
+    # The steppers' player is the package's own script: the outputs' scripts are removed.
+    f'<script src="{STATIC}/stepper.js"></script>\n'
+    '<script>document.addEventListener("DOMContentLoaded", function () {\n'
+    '  document.querySelectorAll(".adnb-stepper").forEach(window.adnbStepper.init);\n'
+    '});</script>\n'
 )
 
 SITE_CSS = """\
@@ -352,14 +364,20 @@ def _write_static(static: Path) -> None:
         else:
             shutil.copy2(source, target)
     (static / "site.css").write_text(SITE_CSS, encoding="utf-8")
+    for name in ("stepper.js", "stepper.css"):
+        (static / name).write_text(static_text(name), encoding="utf-8")
 
 
 def _write_pages(build: Path, lessons: list[Lesson], notebooks: list) -> None:
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
+    # sanitize_html: nbconvert passes Markdown cells, HTML and Markdown outputs and raw
+    # cells through its clean_html filter, here ours, and leaves JavaScript outputs out.
     exporter = HTMLExporter(
         template_name="lab",
+        sanitize_html=True,
+        filters={"clean_html": safe_html},
         extra_loaders=[DictLoader({"adnb_page.html.j2": PAGE_TEMPLATE})],
         template_file="adnb_page.html.j2",
     )
