@@ -16,7 +16,9 @@ def _parser() -> argparse.ArgumentParser:
         help="build the offline HTML lecture site",
         description="Run every *.ipynb in NOTEBOOKS (sorted by name) and write an offline "
         "HTML site: index.html plus one page per lesson. DIR is replaced only once "
-        "the whole site is built.",
+        "the whole site is built, and only if it is new, empty, or a site export made "
+        "holding nothing else (its .autodiff-nb-site.json lists the files); otherwise "
+        "export refuses and deletes nothing.",
     )
     export.add_argument("notebooks", type=Path, metavar="NOTEBOOKS", help="folder with the lesson notebooks")
     export.add_argument("--out", type=Path, default=Path("site"), metavar="DIR",
@@ -26,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--timeout", type=int, default=300, metavar="SECONDS",
                         help="time limit for each cell (default: 300)")
     export.add_argument("--title", default="Lessons", help="heading of index.html")
+    export.add_argument("--student", action="store_true",
+                        help="the edition for learners: run the lessons as a learner's kernel "
+                             "does, so exercises show no reference answers or their ticks")
 
     run = commands.add_parser(
         "run",
@@ -63,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         pages = export_site(args.notebooks, args.out, execute=args.execute,
-                            timeout=args.timeout, title=args.title)
+                            timeout=args.timeout, title=args.title, student=args.student)
     except ExportError as exc:
         print(f"autodiff-nb export: error: {exc}", file=sys.stderr)
         return 1

@@ -20,7 +20,14 @@ A function the learner has written is always graded itself.
 """
 from __future__ import annotations
 
+import inspect
+import linecache
+import signal
 import textwrap
+import threading
+import time
+import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Callable
 
@@ -33,6 +40,7 @@ from .core.tensor import Tensor
 
 RTOL, ATOL = 1e-6, 1e-9     # float64 answers computed another way agree far better than this
 WIDTH = 88                  # verdict lines are wrapped at words to fit a notebook output
+TIME_LIMIT = 5.0            # seconds for one exercise's cases; the answers take milliseconds
 
 
 class ExerciseError(AssertionError):
@@ -246,9 +254,37 @@ def _shapes(exercise, case):
     return ", ".join(f"{name} {np.shape(x)}" for name, x in named)
 
 
+def _wanted(exercise):
+    """What the function should return, as code: "(grad_a, grad_b)", "grad_a", "(grad_pred, None)"."""
+    names = [f"grad_{n}" if needs else "None"
+             for n, needs in zip(exercise.input_names, exercise.differentiable)]
+    return names[0] if len(names) == 1 else "(" + ", ".join(names) + ")"
+
+
+def _not_gradients(returned):
+    """What ``returned`` is when it cannot be gradients at all (None, a generator, a dict, ...)."""
+    if returned is None:
+        return "None"
+    if isinstance(returned, (tuple, list, np.ndarray, np.generic, int, float)):
+        return None
+    if isinstance(returned, dict):
+        return "a dict"
+    if inspect.isgenerator(returned) or isinstance(returned, Iterator):
+        return "a generator" if inspect.isgenerator(returned) else f"an iterator ({type(returned).__name__})"
+    try:
+        np.asarray(returned, dtype=np.float64)
+    except (TypeError, ValueError):
+        return f"a {type(returned).__name__}"
+    return None
+
+
 def _as_gradients(exercise, function, returned, expected):
     """One returned gradient per input, or the text explaining why ``returned`` is not that."""
     names = exercise.input_names
+    what = _not_gradients(returned)
+    if what is not None:
+        forgot = " (did you forget the return statement?)" if returned is None else ""
+        return f"returned {what}{forgot}: return {_wanted(exercise)}"
     if len(names) == 1:
         if isinstance(returned, (tuple, list)):
             if len(returned) == 1:
@@ -256,8 +292,7 @@ def _as_gradients(exercise, function, returned, expected):
             return (f"returned {len(returned)} values; {function} has one input ({names[0]}): "
                     f"return its gradient, one array.")
         return [returned]
-    wanted = "(" + ", ".join(f"grad_{n}" if needs else "None"
-                             for n, needs in zip(names, exercise.differentiable)) + ")"
+    wanted = _wanted(exercise)
     if not isinstance(returned, (tuple, list)):
         text = (f"returned a single {type(returned).__name__} of shape {np.shape(returned)}; "
                 f"{function} has {len(names)} inputs ({', '.join(names)}) and must return one "
@@ -370,18 +405,91 @@ def _compare(exercise, function, case, returned):
     return lines
 
 
-def _grade(exercise, fn, label):
+class _TimeUp(BaseException):
+    """The learner's function ran past the time limit (a BaseException: no ``except Exception``
+    in the learner's code can swallow it)."""
+
+
+def _call_with_time_limit(fn, args, seconds):
+    """``fn(*args)``, stopped after ``seconds`` (raises _TimeUp).
+
+    In the main thread of a POSIX process (a notebook kernel runs cells there) a timer
+    signal interrupts the call, even a ``while True: pass``. Elsewhere the call runs in a
+    daemon thread that is abandoned when the time is up: the verdict still comes, though
+    the loop keeps a core busy until the kernel restarts.
+    """
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+        def time_up(signum, frame):
+            raise _TimeUp
+        previous = signal.signal(signal.SIGALRM, time_up)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            return fn(*args)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    outcome = {}
+
+    def call():
+        try:
+            outcome["value"] = fn(*args)
+        except BaseException as error:   # handed to the caller's thread below
+            outcome["error"] = error
+    worker = threading.Thread(target=call, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise _TimeUp
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _where(error, fn):
+    """ "at line N: <code>" for the deepest line of the learner's own code in ``error``'s
+    traceback (the file ``fn`` was defined in: a notebook cell or a module), else ""."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return ""
+    mine = [frame for frame in traceback.extract_tb(error.__traceback__)
+            if frame.filename == code.co_filename]
+    if not mine:
+        return ""
+    frame = mine[-1]
+    text = (frame.line or linecache.getline(frame.filename, frame.lineno)).strip()
+    return f"at line {frame.lineno} of {frame.name}" + (f": {text}" if text else "")
+
+
+def _error_hint(exercise, error):
+    if isinstance(error, NameError):
+        return ("check the name's spelling: your function can use its arguments "
+                f"({', '.join(('grad_output',) + exercise.input_names)}), np and names "
+                f"defined in cells that have run.")
+    if isinstance(error, (ValueError, IndexError)):
+        return exercise.error_hint or "each input's gradient has that input's shape."
+    return None
+
+
+def _grade(exercise, fn, label, time_limit):
     """(ok, message) for ``fn`` on every case; raises _Stub for a NotImplementedError."""
     cases = exercise.cases()
+    deadline = time.monotonic() + time_limit
     for number, case in enumerate(cases, 1):
+        args = (case.grad_output.copy(), *(x.copy() for x in case.inputs))
         try:
             with np.errstate(all="ignore"):    # overflow shows up as nan, which is diagnosed
-                returned = fn(case.grad_output.copy(), *(x.copy() for x in case.inputs))
+                returned = _call_with_time_limit(fn, args, max(deadline - time.monotonic(), 0.01))
         except NotImplementedError:
             raise _Stub from None
+        except _TimeUp:
+            problem = [f"  {label} did not finish within {time_limit:g} s (the time limit for "
+                       f"all {len(cases)} cases): is there a loop that never ends?",
+                       f"  hint: a backward function needs no loop; write it with NumPy "
+                       f"operations on whole arrays."]
         except Exception as error:   # the learner's code: report anything it raises
-            hint = exercise.error_hint or "each input's gradient has that input's shape."
-            problem = [f"  {label} raised {type(error).__name__}: {error}", f"  hint: {hint}"]
+            where, hint = _where(error, fn), _error_hint(exercise, error)
+            problem = [f"  {label} raised {type(error).__name__}: {error}",
+                       *([f"  {where}"] if where else []), *([f"  hint: {hint}"] if hint else [])]
         else:
             problem = _compare(exercise, label, case, returned)
         if problem:
@@ -405,7 +513,7 @@ def _wrap(message):
     return "\n".join(wrapped)
 
 
-def check(name, fn, *, show_answers=False, raise_on_wrong=False):
+def check(name, fn, *, show_answers=False, raise_on_wrong=False, time_limit=None):
     """Grade the learner's backward function ``fn`` for exercise ``name``; print the verdict.
 
     ``name`` is one of ``EXERCISES`` ("mul", "div", "tanh", "matmul",
@@ -415,17 +523,20 @@ def check(name, fn, *, show_answers=False, raise_on_wrong=False):
     raises ``ExerciseError`` with the same message when ``raise_on_wrong``).
     A ``fn`` that raises ``NotImplementedError`` is a stub not written yet:
     with ``show_answers=True`` the reference answer is graded in its place,
-    and the verdict says so.
+    and the verdict says so. ``time_limit`` (seconds for all cases, default
+    ``TIME_LIMIT``) turns a function that never returns into a verdict.
     """
     exercise = _exercise(name)
+    time_limit = TIME_LIMIT if time_limit is None else float(time_limit)
     label = getattr(fn, "__name__", exercise.function)
     try:
-        ok, message = _grade(exercise, fn, label)
+        ok, message = _grade(exercise, fn, label, time_limit)
     except _Stub:
         if show_answers:
             note = (f"{label} still raises NotImplementedError (the stub), so the reference "
                     f"answer is checked in its place (show_answers=True):\n")
-            ok, message = _grade(exercise, exercise.reference, f"the reference {exercise.function}")
+            ok, message = _grade(exercise, exercise.reference, f"the reference {exercise.function}",
+                                 time_limit)
             message = note + message
         else:
             ok, message = False, (f"… {label} is not written yet: it still raises "

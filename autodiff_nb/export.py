@@ -11,6 +11,10 @@ widget view). So every page is built to make zero network requests:
   ``TeX-AMS-MML_HTMLorMML-full`` config is the one it can serve.
 * require.js, the widget manager and mermaid are CDN scripts in nbconvert's
   lab template; the page template below removes their blocks.
+* Markdown and HTML outputs are sanitized as JupyterLab treats an untrusted
+  notebook (``sanitize.py``): no script, handler, frame or external resource
+  of a lesson's gets onto a page. The steppers play through the package's own
+  ``stepper.js``, loaded by every page.
 * The notebook's widget state is dropped. nbconvert renders a widget view
   only when its model is in that state, so an output with a widget view and
   a ``text/html`` fallback renders the fallback (a widget with none shows
@@ -18,12 +22,16 @@ widget view). So every page is built to make zero network requests:
 
 The site is built in a temporary sibling folder and moved into place at the
 end, so a lesson that fails to run never leaves a half-written site behind.
+Export never deletes a file it did not write: the site carries a manifest
+(``MANIFEST``) listing its files, and an existing folder is replaced only
+when it is empty or holds exactly the files its manifest lists.
 """
 
 from __future__ import annotations
 
 import html
 import importlib.util
+import json
 import logging
 import re
 import shutil
@@ -32,15 +40,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 
-from .lessons import LessonError, execute as execute_lesson
+from .lessons import LessonError, execute as execute_lesson, read_notebook
+from .sanitize import safe_html
+from .stepping.page import static_text
 
 __all__ = ["ExportError", "export_site"]
 
 log = logging.getLogger(__name__)
 
 STATIC = "_static"
+MANIFEST = ".autodiff-nb-site.json"   # the files export wrote; nothing else may be in a site it replaces
 MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full"
 MATHJAX_URL = f"{STATIC}/mathjax/MathJax.js?config={MATHJAX_CONFIG}"
 
@@ -94,6 +104,12 @@ window.MathJax = {
 """
     f'<script src="{MATHJAX_URL}"></script>\n'
     f'<link rel="stylesheet" href="{STATIC}/site.css">\n'
+    f'<link rel="stylesheet" href="{STATIC}/stepper.css">\n'
+    # The steppers' player is the package's own script: the outputs' scripts are removed.
+    f'<script src="{STATIC}/stepper.js"></script>\n'
+    '<script>document.addEventListener("DOMContentLoaded", function () {\n'
+    '  document.querySelectorAll(".adnb-stepper").forEach(window.adnbStepper.init);\n'
+    '});</script>\n'
 )
 
 SITE_CSS = """\
@@ -179,6 +195,11 @@ INDEX_TEMPLATE = """\
 </html>
 """
 
+# Cell tags that keep a cell's code off the site (nbconvert's and Jupyter Book's spellings):
+# setup cells carry "remove-input". A cell left with no code and no output is dropped whole.
+HIDE_INPUT_TAGS = {"remove_input", "remove-input", "hide_input", "hide-input"}
+REMOVE_CELL_TAGS = {"remove_cell", "remove-cell"}
+
 HEADING = re.compile(r"^ {0,3}#{1,6}\s+(.+?)(?:\s+#+)?\s*$", re.MULTILINE)
 
 
@@ -198,31 +219,48 @@ class Lesson:
 
 
 def export_site(src_dir, out_dir, execute: bool = True, timeout: int = 300,
-                title: str = "Lessons") -> list[Path]:
+                title: str = "Lessons", student: bool = False) -> list[Path]:
     """Build the site for every ``*.ipynb`` in ``src_dir`` (sorted by name).
 
     With ``execute`` each notebook first runs top to bottom in a fresh
     ``python3`` kernel of this environment, in its own folder, with
     ``timeout`` seconds per cell; otherwise its stored outputs are used.
+    ``student``: the edition for learners. The lessons run as in a learner's
+    kernel, so an exercise shows its stub's "not written yet" verdict, not the
+    reference run's tick under the answer it graded in its place; that needs
+    ``execute`` (the stored outputs are the reference run).
     Returns the written pages, ``index.html`` first. Raises ExportError, and
     leaves ``out_dir`` as it was, if a lesson fails.
     """
+    if student and not execute:
+        raise ExportError("the student edition runs the lessons as a learner would; "
+                          "it cannot use the stored outputs (drop --no-execute)")
     src, out = Path(src_dir).resolve(), Path(out_dir).resolve()
+    if not src.is_dir():
+        raise ExportError(f"{src_dir}: no such folder" if not src.exists()
+                          else f"{src_dir}: not a folder (give the folder that holds the notebooks)")
     sources = sorted(src.glob("*.ipynb"))
     if not sources:
         raise ExportError(f"no *.ipynb notebooks in {src}")
     _check_target(src, out)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    build = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        build = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    except OSError as exc:
+        raise ExportError(f"cannot write the site to {out}: {exc.strerror or exc}") from exc
     try:
         build.chmod(0o755)  # mkdtemp makes it private; the site is for reading
-        notebooks = [_load(path, execute, timeout) for path in sources]
+        notebooks = [_load(path, execute, timeout, student) for path in sources]
         lessons = [Lesson(path, *_heading(nb, path)) for path, nb in zip(sources, notebooks)]
         _write_static(build / STATIC)
         _write_pages(build, lessons, notebooks)
         (build / "index.html").write_text(_index_html(lessons, title), encoding="utf-8")
+        _write_manifest(build)
         _replace(out, build)
+    except OSError as exc:
+        shutil.rmtree(build, ignore_errors=True)
+        raise ExportError(f"cannot write the site to {out}: {exc.strerror or exc}") from exc
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
@@ -230,28 +268,79 @@ def export_site(src_dir, out_dir, execute: bool = True, timeout: int = 300,
 
 
 def _check_target(src: Path, out: Path) -> None:
-    """Refuse targets whose replacement would destroy something that is not a site."""
+    """Refuse targets whose replacement would delete anything export did not write."""
     if out == src or out in src.parents:
-        raise ExportError(f"refusing to replace {out}: it contains the notebooks")
+        raise ExportError(f"refusing to replace {out}: it contains the notebooks; "
+                          f"choose another --out")
     if out.exists() and not out.is_dir():
-        raise ExportError(f"refusing to replace {out}: it is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / "index.html").exists():
-        raise ExportError(f"refusing to replace {out}: not empty and not an exported site")
+        raise ExportError(f"refusing to replace {out}: it is a file, not a folder; "
+                          f"choose another --out")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    listed = _manifest(out)
+    if listed is None:
+        raise ExportError(f"refusing to replace {out}: it is not empty and has no {MANIFEST} "
+                          f"(it is not a site autodiff-nb export made); choose a new or empty "
+                          f"folder for --out, or move its contents away yourself")
+    foreign = sorted(str(p.relative_to(out)) for p in _files(out) if p.relative_to(out).as_posix() not in listed)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise ExportError(f"refusing to replace {out}: it holds files autodiff-nb export did "
+                          f"not write ({shown}); move them out of the site folder, or choose "
+                          f"another --out")
 
 
-def _load(path: Path, execute: bool, timeout: int):
-    nb = nbformat.read(path, as_version=4)
+def _files(folder: Path) -> list[Path]:
+    """Every file and symlink under ``folder`` (folders themselves are not listed)."""
+    return [p for p in folder.rglob("*") if p.is_symlink() or not p.is_dir()]
+
+
+def _manifest(out: Path) -> set[str] | None:
+    """The files a site's manifest lists (POSIX paths relative to it), None when it has none."""
+    try:
+        listed = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return set(listed) | {MANIFEST} if isinstance(listed, list) else None
+
+
+def _write_manifest(build: Path) -> None:
+    files = sorted(p.relative_to(build).as_posix() for p in _files(build))
+    (build / MANIFEST).write_text(json.dumps({"written_by": "autodiff-nb export", "files": files},
+                                             indent=1) + "\n", encoding="utf-8")
+
+
+def _load(path: Path, execute: bool, timeout: int, student: bool):
+    started = time.perf_counter()
+    try:
+        nb = read_notebook(path)
+        if execute:
+            execute_lesson(nb, path, timeout, reference=not student)
+    except LessonError as exc:
+        raise ExportError(str(exc)) from exc
     if execute:
-        started = time.perf_counter()
-        try:
-            execute_lesson(nb, path, timeout)
-        except LessonError as exc:
-            raise ExportError(str(exc)) from exc
         log.info("executed %s in %.1f s", path.name, time.perf_counter() - started)
     # Without the widget state nbconvert emits no widget-manager loader and
     # renders each widget's fallback instead of its (here dead) view.
     nb.metadata.pop("widgets", None)
+    _hide_tagged(nb)
     return nb
+
+
+def _hide_tagged(nb) -> None:
+    """Apply the cell tags: drop "remove-cell" cells, and hide the code of "remove-input" cells
+    (nbconvert's transient ``remove_source``), dropping them when they have no output either."""
+    kept = []
+    for cell in nb.cells:
+        tags = set(cell.metadata.get("tags", ()))
+        if tags & REMOVE_CELL_TAGS:
+            continue
+        if tags & HIDE_INPUT_TAGS:
+            if not cell.get("outputs"):
+                continue
+            cell.metadata.setdefault("transient", {})["remove_source"] = True
+        kept.append(cell)
+    nb.cells = kept
 
 
 def _heading(nb, path: Path) -> tuple[str, str]:
@@ -275,14 +364,20 @@ def _write_static(static: Path) -> None:
         else:
             shutil.copy2(source, target)
     (static / "site.css").write_text(SITE_CSS, encoding="utf-8")
+    for name in ("stepper.js", "stepper.css"):
+        (static / name).write_text(static_text(name), encoding="utf-8")
 
 
 def _write_pages(build: Path, lessons: list[Lesson], notebooks: list) -> None:
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
+    # sanitize_html: nbconvert passes Markdown cells, HTML and Markdown outputs and raw
+    # cells through its clean_html filter, here ours, and leaves JavaScript outputs out.
     exporter = HTMLExporter(
         template_name="lab",
+        sanitize_html=True,
+        filters={"clean_html": safe_html},
         extra_loaders=[DictLoader({"adnb_page.html.j2": PAGE_TEMPLATE})],
         template_file="adnb_page.html.j2",
     )
@@ -312,11 +407,22 @@ def _index_html(lessons: list[Lesson], title: str) -> str:
 
 
 def _replace(out: Path, build: Path) -> None:
-    """Move the finished site into place; an old site goes only now."""
-    if out.exists():
-        old = build.with_name(build.name + "-old")
-        out.rename(old)
+    """Move the finished site into place; the old site's files go only now, and only those
+    its manifest lists (anything added while the lessons ran is kept and reported)."""
+    if not out.exists():
         build.rename(out)
-        shutil.rmtree(old)
+        return
+    listed = _manifest(out) or set()
+    old = build.with_name(build.name + "-old")
+    out.rename(old)
+    build.rename(out)
+    for name in listed:
+        (old / name).unlink(missing_ok=True)
+    for folder in sorted((p for p in old.rglob("*") if p.is_dir() and not p.is_symlink()),
+                         key=lambda p: len(p.parts), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    if any(old.iterdir()):
+        log.warning("kept files that appeared in %s during the export: they are now in %s", out, old)
     else:
-        build.rename(out)
+        old.rmdir()

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["LessonError", "execute", "lesson_paths", "run_lessons"]
+__all__ = ["LessonError", "execute", "lesson_paths", "read_notebook", "run_lessons"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,10 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # The stored outputs are the reference run: exercise checks grade the reference answers in
 # place of unwritten stubs (lesson 09), which a learner's own kernel does not do.
 REFERENCE_RUN = {"ADNB_SHOW_ANSWERS": "1"}
+# The kernel runs on this machine, reached over loopback TCP only, so its warning that TCP
+# is not encrypted says nothing a lesson's author can act on; its other log lines below
+# ERROR go too (a cell's errors reach us as messages, not as kernel log lines).
+QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
 # Stable widget ids: uuid5 of "<notebook file name>/<n>" in this namespace.
 WIDGET_ID_NAMESPACE = uuid.UUID("5e1f2a6c-8d3b-4f7e-9a10-a0d1ff0a0001")
 
@@ -43,12 +47,12 @@ class LessonError(RuntimeError):
     """A lesson could not be run; the message names the notebook and the cell."""
 
 
-def execute(nb, path: Path, timeout: int = 300) -> None:
+def execute(nb, path: Path, timeout: int = 300, reference: bool = True) -> None:
     """Run ``nb`` (read from ``path``) in place in a fresh ``python3`` kernel.
 
     The kernel starts in the notebook's folder, so lessons can read files next
-    to them, with ``REFERENCE_RUN`` added to its environment; ``timeout``
-    limits each cell. Afterwards the outputs are
+    to them, with ``REFERENCE_RUN`` added to its environment when ``reference``
+    (else it runs as in a learner's kernel); ``timeout`` limits each cell. Afterwards the outputs are
     normalised (merged streams, no execution timestamps). On failure raises
     LessonError naming the file and the 1-based cell number.
     """
@@ -64,20 +68,22 @@ def execute(nb, path: Path, timeout: int = 300) -> None:
         kernel_name="python3",  # jupyter_client runs it with this sys.executable
         timeout=timeout,
         record_timing=False,
+        extra_arguments=QUIET_KERNEL,
         resources={"metadata": {"path": str(path.resolve().parent)}},
         on_cell_execute=lambda cell, cell_index: running.append(cell_index),
     )
     try:
-        client.execute(env={**os.environ, **REFERENCE_RUN})
+        env = {k: v for k, v in os.environ.items() if k not in REFERENCE_RUN}
+        client.execute(env={**env, **REFERENCE_RUN} if reference else env)
     except Exception as exc:
         if isinstance(exc, CellExecutionError):
-            evalue = (exc.evalue or "").strip().splitlines() or [""]
-            reason = f"{exc.ename}: {evalue[-1]}".rstrip(": ")
+            # The whole message: the library's errors are written for learners and
+            # often say what to do on their first line, not their last.
+            reason = f"{exc.ename}: {(exc.evalue or '').strip()}".rstrip(": ")
         elif isinstance(exc, CellTimeoutError):
             reason = f"timed out after {timeout} s"
         else:
-            lines = str(exc).strip().splitlines()
-            reason = f"{type(exc).__name__}: {lines[-1] if lines else ''}".rstrip(": ")
+            reason = f"{type(exc).__name__}: {str(exc).strip()}".rstrip(": ")
         where = f"cell {running[-1] + 1}" if running else "kernel start"
         raise LessonError(f"{path.name}, {where}: {reason}") from exc
     for cell in nb.cells:
@@ -102,6 +108,8 @@ def lesson_paths(targets) -> list[Path]:
     """Notebook files and folders -> the notebooks, each folder's ``*.ipynb`` sorted by name."""
     paths = []
     for target in map(Path, targets):
+        if not target.exists():
+            raise LessonError(f"{target}: no such file or folder")
         if target.is_dir():
             found = sorted(target.glob("*.ipynb"))
             if not found:
@@ -114,6 +122,17 @@ def lesson_paths(targets) -> list[Path]:
     return paths
 
 
+def read_notebook(path: Path):
+    """The notebook at ``path``, or a LessonError saying in one line why it cannot be read."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except OSError as exc:
+        raise LessonError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except Exception as exc:   # nbformat's NotJSONError, ValidationError, ...
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise LessonError(f"{path}: not a valid notebook ({first[:200]})") from exc
+
+
 def run_lessons(targets, timeout: int = 300) -> list[Path]:
     """Execute each notebook in ``targets`` in place and store its outputs.
 
@@ -123,11 +142,14 @@ def run_lessons(targets, timeout: int = 300) -> list[Path]:
     """
     done = []
     for path in lesson_paths(targets):
-        nb = nbformat.read(path, as_version=4)
+        nb = read_notebook(path)
         started = time.perf_counter()
         execute(nb, path, timeout)
         log.info("ran %s in %.1f s", path.name, time.perf_counter() - started)
-        _write(path, nbformat.writes(_stable_widget_ids(nb, path.name)))
+        try:
+            _write(path, nbformat.writes(_stable_widget_ids(nb, path.name)))
+        except OSError as exc:
+            raise LessonError(f"cannot save {path}: {exc.strerror or exc}") from exc
         done.append(path)
     return done
 

@@ -192,3 +192,76 @@ def test_unknown_exercise_names_the_known_ones():
         check("relu", lambda g, a: g)
     with pytest.raises(ValueError, match="unknown exercise"):
         reference("add")
+
+
+WANTED = {"mul": "(grad_a, grad_b)", "div": "(grad_a, grad_b)", "tanh": "grad_a",
+          "matmul": "(grad_a, grad_b)", "softmax_cross_entropy": "(grad_pred, None)"}
+
+
+def forgets_return(g, *inputs):
+    grads = tuple(g.copy() for _ in inputs)  # noqa: F841 (computed, never returned)
+
+
+def yields(g, *inputs):
+    for x in inputs:
+        yield g * x
+
+
+@pytest.mark.parametrize("name", list(EXERCISES))
+@pytest.mark.parametrize("fn, what", [
+    (forgets_return, "None (did you forget the return statement?)"),
+    (lambda g, *inputs: None, "None (did you forget the return statement?)"),
+    (yields, "a generator"),
+    (lambda g, *inputs: {"a": g, "b": g}, "a dict"),
+], ids=["no return", "None", "generator", "dict"])
+def test_what_is_not_gradients_gets_a_verdict_for_every_exercise(capsys, name, fn, what):
+    ok, text = verdict(capsys, name, fn)
+    assert ok is False
+    assert text.startswith("✗ ")
+    assert f"returned {what}: return {WANTED[name]}" in text
+
+
+def test_an_endless_loop_is_stopped_by_the_time_limit(capsys):
+    def mul_backward(grad_output, a, b):
+        while True:
+            pass
+
+    ok, text = verdict(capsys, "mul", mul_backward, time_limit=0.5)
+    assert ok is False
+    assert "mul_backward did not finish within 0.5 s" in text
+    assert check("mul", reference("mul"), time_limit=0.5) is True   # the timer is gone again
+
+
+def test_the_time_limit_also_holds_outside_the_main_thread(capsys):
+    import threading
+
+    results = []
+
+    def mul_backward(grad_output, a, b):
+        while True:
+            pass
+
+    worker = threading.Thread(target=lambda: results.append(check("mul", mul_backward, time_limit=0.3)))
+    worker.start()
+    worker.join(10)
+    assert results == [False]
+    assert "did not finish within 0.3 s" in capsys.readouterr().out
+
+
+def test_the_default_time_limit_is_a_few_seconds():
+    assert 1 <= exercises.TIME_LIMIT <= 10
+
+
+def test_an_exception_names_its_line_in_the_learners_code(capsys):
+    def mul_backward(grad_output, a, b):
+        grad_a = grad_output * b
+        grad_b = grad_ouptut * a  # noqa: F821 (the learner's typo)
+        return grad_a, grad_b
+
+    ok, text = verdict(capsys, "mul", mul_backward)
+    line = mul_backward.__code__.co_firstlineno + 2
+    assert ok is False
+    assert "mul_backward raised NameError: name 'grad_ouptut' is not defined" in text
+    assert f"at line {line} of mul_backward: grad_b = grad_ouptut * a" in text
+    assert "check the name's spelling" in text
+    assert "shape" not in text.split("hint:")[1]

@@ -41,6 +41,7 @@ def test_run_stores_outputs_deterministically(tmp_path):
     first = run_cli(lessons)
     assert first.returncode == 0, first.stderr
     assert "ran and saved 2 notebooks" in first.stdout
+    assert "without encryption" not in first.stderr   # the kernel is ours, on this machine
     saved = {p.name: p.read_bytes() for p in lessons.glob("*.ipynb")}
     second = run_cli(lessons / "00_streams.ipynb", lessons / "01_stepper.ipynb")
     assert second.returncode == 0, second.stderr
@@ -94,3 +95,40 @@ def test_run_is_a_reference_run(tmp_path):
     cell = nbformat.read(lesson, as_version=4).cells[0]
     assert [o.text for o in cell.outputs] == ["1\n"]
 
+
+
+def write_lesson(path: Path, *sources) -> None:
+    nbformat.write(new_notebook(cells=[new_markdown_cell("# A lesson"), *map(new_code_cell, sources)]), path)
+
+
+def test_a_cells_error_reaches_the_user_whole(tmp_path):
+    lesson = tmp_path / "03_shapes.ipynb"
+    write_lesson(lesson, "import numpy as np\nimport autodiff_nb as ad",
+                 "W = ad.Tensor(np.ones((1, 2)))\nx = ad.Tensor(np.ones(3))\ny = W @ x")
+    before = lesson.read_bytes()
+
+    result = run_cli(lesson)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("autodiff-nb run: error: 03_shapes.ipynb, cell 3: ShapeError: "
+                                    "matmul: shapes (1, 2) and (3,) do not fit")
+    assert lesson.read_bytes() == before
+
+
+def test_an_invalid_notebook_gives_one_line_naming_it(tmp_path):
+    broken = tmp_path / "02_broken.ipynb"
+    broken.write_text('{"cells": [')
+
+    result = run_cli(broken)
+
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"autodiff-nb run: error: {broken}: not a valid notebook")
+    assert broken.read_text() == '{"cells": ['
+
+
+def test_a_missing_path_says_so(tmp_path):
+    result = run_cli(tmp_path / "lessons")
+    assert result.returncode == 1
+    assert result.stderr == f"autodiff-nb run: error: {tmp_path / 'lessons'}: no such file or folder\n"

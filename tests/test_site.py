@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from bs4 import BeautifulSoup
 
 import browser as helpers
 from autodiff_nb.export import export_site
@@ -185,3 +186,10 @@ def test_worked_example_stepper_steps(site, open_offline):
     helpers.save_screenshot(page, f"site_{found[0].stem}_stepper_step2")
     assert log.network == []
     assert log.errors == []
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.stem for lesson in LESSONS])
+def test_lesson_page_starts_with_the_lesson_not_its_setup(site, lesson):
+    cells = BeautifulSoup((site / f"{lesson.stem}.html").read_text(), "html.parser").select(".jp-Cell")
+    assert "jp-MarkdownCell" in cells[0]["class"]
+    assert all("InlineBackend" not in cell.get_text() for cell in cells)

@@ -165,9 +165,12 @@ def controls_html(stepper):
         '</div>')
 
 
-def _script_text(text):
-    """Text safe inside <script>: no "</" can end the element early."""
-    return text.replace("</", "<\\/")
+def script_json(data):
+    """``data`` as JSON safe inside ``<script>``: "<", ">" and "&" written as \\u escapes, so
+    neither "</script>" nor "<!--" (which would make a later "</script>" not end the
+    element) can appear, whatever names the tensors have."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _inert_svg(svg):
@@ -188,7 +191,7 @@ def stepper_html(stepper):
     data["panels"] = [e.html() for e in stepper.explanations]
     data["labels"] = [frame_label(stepper, k) for k in range(len(stepper))]
     data["controls"] = controls_html(stepper)
-    data_json = _script_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    data_json = script_json(data)
     init = ('window.adnbStepper.init(document.currentScript ? '
             'document.currentScript.closest(".adnb-stepper") : '
             f'document.getElementById("{root_id}"));')
