@@ -89,12 +89,11 @@ def test_a_hostile_lesson_runs_nothing_and_requests_nothing(tmp_path, browser):
         stepper = page.locator(".adnb-stepper")
         assert stepper.count() == 1
         assert page.locator(".adnb-stepper .adnb-nojs-note").count() == 0   # the player started
-        last = int(stepper.get_attribute("data-step"))
-        stepper.locator('[data-action="first"]').click()
-        assert stepper.get_attribute("data-step") == "0"
+        assert stepper.get_attribute("data-step") == "0"            # opens at its first frame
         stepper.locator('[data-action="next"]').click()
         assert stepper.get_attribute("data-step") == "1"
-        assert last > 1
+        stepper.locator('[data-action="last"]').click()
+        assert int(stepper.get_attribute("data-step")) > 1
         helpers.save_screenshot(page, "export_hostile_lesson")
     finally:
         page.close()
@@ -109,8 +108,8 @@ def test_a_stepper_of_a_tensor_named_like_a_comment_plays(tmp_path, open_offline
     page, log = open_offline(page_file.as_uri())
     stepper = page.locator(".adnb-stepper")
     assert page.locator(".adnb-nojs-note").count() == 0
-    stepper.locator('[data-action="first"]').click()
-    assert stepper.get_attribute("data-step") == "0"
+    stepper.locator('[data-action="last"]').click()
+    assert int(stepper.get_attribute("data-step")) > 1
     assert log.errors == []
 
 
