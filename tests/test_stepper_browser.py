@@ -483,5 +483,5 @@ def test_a_drawing_fits_whole_when_it_can_and_cues_what_lies_beyond(tmp_path, fi
     helpers.save_screenshot(page, "fit_mlp_1920")
     mlp.locator('[data-action="fit"]').click()                     # the overview, on demand
     look = mlp.evaluate(LOOK)
-    assert look["scale"] < look["legible"] and "adnb-more-right" not in mlp.evaluate(cue)
+    assert look["scale"] < look["legible"] and "adnb-more" not in mlp.evaluate(cue)
     assert log.errors == [] and log.network == []

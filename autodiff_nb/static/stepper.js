@@ -119,12 +119,11 @@
     // stepper.css fades those edges and tags the box "scroll →"; at the end, the cue goes.
     var graph = this.svg && this.svg.parentNode, view = graph && graph.parentNode;
     if (!view || !view.classList.contains("adnb-view")) { return; }
-    var right = graph.scrollWidth - graph.clientWidth - graph.scrollLeft;
-    var down = graph.scrollHeight - graph.clientHeight - graph.scrollTop;
-    view.classList.toggle("adnb-more-right", right > 1);
-    view.classList.toggle("adnb-more-left", graph.scrollLeft > 1);
-    view.classList.toggle("adnb-more-down", down > 1);
-    view.classList.toggle("adnb-more-up", graph.scrollTop > 1);
+    var wide = graph.scrollWidth - graph.clientWidth, high = graph.scrollHeight - graph.clientHeight;
+    view.classList.toggle("adnb-more-right", wide - graph.scrollLeft > 1);
+    view.classList.toggle("adnb-more-left", wide > 1 && graph.scrollLeft > 1);
+    view.classList.toggle("adnb-more-down", high - graph.scrollTop > 1);
+    view.classList.toggle("adnb-more-up", high > 1 && graph.scrollTop > 1);
   };
 
   Player.prototype.linked = function () {
@@ -200,16 +199,16 @@
   Player.prototype.zoom = function (action) {
     // Scale the drawing: "fit" the whole of it to the width of its area (an overview,
     // even below the legible scale it keeps by default), or 1.25 times larger or smaller
-    // than now (a quarter to four times its natural size). The natural width is
-    // --adnb-width, in Graphviz's points.
+    // than now (a quarter, or the fitted scale if smaller, to four times its natural
+    // size). The natural width is --adnb-width, in Graphviz's points.
     var graph = this.svg && this.svg.parentNode;
     var points = graph && parseFloat(graph.style.getPropertyValue("--adnb-width"));
     if (!points) { return; }
     var natural = points * 4 / 3;
     var now = this.zoomed || this.svg.getBoundingClientRect().width / natural;
-    var scale = action === "fit" ? Math.min(1, (graph.clientWidth - 1) / natural) :
-                action === "zoom-in" ? now * 1.25 : now / 1.25;
-    this.zoomed = Math.max(0.25, Math.min(4, scale));
+    var fit = Math.min(1, (graph.clientWidth - 1) / natural);
+    var scale = action === "fit" ? fit : action === "zoom-in" ? now * 1.25 : now / 1.25;
+    this.zoomed = Math.max(Math.min(0.25, fit), Math.min(4, scale));
     graph.style.setProperty("--adnb-zoom", String(this.zoomed));
     graph.classList.add("adnb-zoomed");
     this.root.setAttribute("data-zoom", this.zoomed.toFixed(3));
@@ -303,10 +302,12 @@
     var width = area.clientWidth, height = area.clientHeight;
     if (around.right - around.left > width) { around.left = box.left; around.right = box.right; }
     if (around.bottom - around.top > height) { around.top = box.top; around.bottom = box.bottom; }
-    if (around.left < view.left || around.right > view.left + width) {
+    // "In view" leaves a margin (under the edge's fade), so what the edges lead to shows too.
+    var x = Math.min(60, width / 10), y = Math.min(60, height / 10);
+    if (around.left < view.left + x || around.right > view.left + width - x) {
       area.scrollLeft += (around.left + around.right) / 2 - (view.left + width / 2);
     }
-    if (around.top < view.top || around.bottom > view.top + height) {
+    if (around.top < view.top + y || around.bottom > view.top + height - y) {
       area.scrollTop += (around.top + around.bottom) / 2 - (view.top + height / 2);
     }
   };
