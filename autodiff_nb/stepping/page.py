@@ -37,6 +37,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import weakref
 from collections import Counter
 from importlib import resources
 
@@ -47,6 +48,8 @@ from ..drawing.graph import svg_data_uri, svg_width
 # scale where its text is this size; below, it stays at that scale and scrolls.
 LEGIBLE_PX = 10
 _FONT_SIZE = re.compile(r'font-size="([0-9.]+)"')
+# Every frame of a stepper is one drawing restyled: its legible scale is found once.
+_legible_scales = weakref.WeakKeyDictionary()
 
 SPEEDS = (("slow", 1500), ("normal", 800), ("fast", 300))
 
@@ -126,7 +129,9 @@ def graph_html(stepper, k, *, still=False, marker=False):
     """
     svg = stepper.svg(k)
     width = svg_width(svg)
-    size = (f' style="--adnb-width:{width};--adnb-min-scale:{legible_scale(svg):.3f}"'
+    if stepper not in _legible_scales:
+        _legible_scales[stepper] = legible_scale(svg)
+    size = (f' style="--adnb-width:{width};--adnb-min-scale:{_legible_scales[stepper]:.3f}"'
             if width else "")
     at = stepper.restyler.position(k) if marker else None
     point = (f'<div class="adnb-marker" style="left: {100 * at[0]:.2f}%; top: {100 * at[1]:.2f}%">'
