@@ -30,6 +30,7 @@ from bleach.css_sanitizer import CSSSanitizer
 from bs4 import BeautifulSoup
 
 from .stepping.page import script_json
+from .stepping.restyle import SVG_STYLE, VALUE_STYLE
 
 __all__ = ["safe_html", "safe_svg"]
 
@@ -65,7 +66,7 @@ CSS_PROPERTIES = [
     "flex-wrap", "flex-direction", "align-items", "justify-content", "gap", "overflow",
     "overflow-x", "overflow-y", "white-space", "text-align", "vertical-align", "font-family",
     "font-size", "font-weight", "font-style", "line-height", "text-decoration",
-    "--adnb-width",   # a drawing's natural width (stepping/page.py)
+    "--adnb-width", "--adnb-min-scale",   # a drawing's natural width, legible scale (stepping/page.py)
 ]
 PROTOCOLS = ["http", "https", "mailto", "data"]
 LOCAL_SOURCE = re.compile(r"^(data:image/(png|jpeg|gif|webp|svg\+xml)[;,]|(?![a-z][a-z0-9+.-]*:)(?!//))",
@@ -159,6 +160,16 @@ def safe_svg(svg):
     return ET.tostring(root, encoding="unicode")
 
 
+# The one stylesheet a drawing may keep: the package's own frame styles (the current
+# operation, the gradients sent, blank and final cells), word for word.
+OWN_SVG_STYLES = {style[len("<style>"):-len("</style>")] for style in (SVG_STYLE, VALUE_STYLE)}
+
+
+def _own_style(element):
+    return (_local(element.tag) == "style" and len(element) == 0
+            and element.text in OWN_SVG_STYLES)
+
+
 def _local(tag):
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
@@ -166,8 +177,10 @@ def _local(tag):
 def _prune(element):
     for child in list(element):
         if not (isinstance(child.tag, str) and child.tag.startswith(f"{{{SVG_NS}}}")
-                and _local(child.tag) in SVG_TAGS):
+                and (_local(child.tag) in SVG_TAGS or _own_style(child))):
             element.remove(child)
+        elif _local(child.tag) == "style":
+            child.attrib.clear()
         else:
             _prune(child)
     for name in list(element.attrib):

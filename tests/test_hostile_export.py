@@ -89,7 +89,7 @@ def test_a_hostile_lesson_runs_nothing_and_requests_nothing(tmp_path, browser):
         stepper = page.locator(".adnb-stepper")
         assert stepper.count() == 1
         assert page.locator(".adnb-stepper .adnb-nojs-note").count() == 0   # the player started
-        assert stepper.get_attribute("data-step") == "0"            # opens at its first frame
+        assert stepper.get_attribute("data-step") == "0"          # it opens at the start
         stepper.locator('[data-action="next"]').click()
         assert stepper.get_attribute("data-step") == "1"
         stepper.locator('[data-action="last"]').click()
@@ -108,8 +108,10 @@ def test_a_stepper_of_a_tensor_named_like_a_comment_plays(tmp_path, open_offline
     page, log = open_offline(page_file.as_uri())
     stepper = page.locator(".adnb-stepper")
     assert page.locator(".adnb-nojs-note").count() == 0
+    assert stepper.get_attribute("data-step") == "0"                  # it opens at the start
     stepper.locator('[data-action="last"]').click()
-    assert int(stepper.get_attribute("data-step")) > 1
+    stepper.locator('[data-action="first"]').click()
+    assert stepper.get_attribute("data-step") == "0"
     assert log.errors == []
 
 
@@ -125,3 +127,20 @@ def test_sanitizer_keeps_the_packages_own_markup():
     kept = drawing.replace('style="margin: 0"', 'style="margin: 0;"')
     assert BeautifulSoup(safe_html(drawing), "html.parser") == BeautifulSoup(kept, "html.parser")
     assert safe_html('<h2 id="x">T <em>a</em><sub>1</sub></h2>') == '<h2 id="x">T <em>a</em><sub>1</sub></h2>'
+
+
+def test_a_drawing_keeps_its_own_frame_styles_and_no_other():
+    """The stepper's drawing carries the styles of its marks (the current operation, the
+    gradients sent); the site keeps exactly those, and drops any other stylesheet."""
+    from autodiff_nb.sanitize import safe_svg
+    from autodiff_nb.stepping.restyle import SVG_STYLE
+    x = ad.Tensor(0.5, requires_grad=True, name="x")
+    svg = ad.step_through(ad.tanh(x)).svg(1)
+    svg = svg[svg.index("<svg"):]
+    assert SVG_STYLE in svg
+    kept = safe_svg(svg)
+    assert ".adnb-current ellipse" in kept and kept.count("<style>") == 1
+    hostile = svg.replace(SVG_STYLE, SVG_STYLE.replace("fill: #ffe8cc;", "fill: url(//x.example/a);"))
+    assert "<style" not in safe_svg(hostile) and "x.example" not in safe_svg(hostile)
+    extra = svg.replace(SVG_STYLE, SVG_STYLE + '<style>text { fill: red }</style>')
+    assert safe_svg(extra).count("<style>") == 1 and "fill: red" not in safe_svg(extra)

@@ -34,17 +34,24 @@ CURRENT_OP = """root => {
 # The drawing's scroll box: the HTML widget that holds the live view (it stays; frames
 # replace its content).
 DRAWING_BOX = "'.widget-html:has(.adnb-stepper.adnb-live)'"
-# The operation highlighted and the marker the scroll box snaps to, against the box.
+# The operation highlighted and the marker the scroll box snaps to, against the box; and
+# the drawing's scale against the legible minimum the page gave it (--adnb-min-scale).
 WHERE_IS_THE_OP = """root => {
     const g = root.querySelector('.adnb-stepper.adnb-live svg g.node.adnb-current');
     const marker = root.querySelector('.adnb-marker');
     const box = root.querySelector(""" + DRAWING_BOX + """);
+    const graph = root.querySelector('.adnb-stepper.adnb-live .adnb-graph');
+    const svg = graph.querySelector('svg');
     const op = g.getBoundingClientRect(), view = box.getBoundingClientRect();
     const at = marker.getBoundingClientRect();
     return {
-        inView: op.left >= view.left && op.right <= view.left + box.clientWidth,
+        sideways: op.left >= view.left && op.right <= view.left + box.clientWidth,
+        upAndDown: op.top >= view.top && op.bottom <= view.top + box.clientHeight,
         markerOff: Math.hypot(at.left - (op.left + op.right) / 2, at.top - (op.top + op.bottom) / 2),
-        scrollLeft: box.scrollLeft,
+        scrollLeft: box.scrollLeft, scrollTop: box.scrollTop,
+        wider: box.scrollWidth > box.clientWidth, taller: box.scrollHeight > box.clientHeight,
+        scale: svg.getBoundingClientRect().width / svg.width.baseVal.value,
+        legible: parseFloat(graph.style.getPropertyValue('--adnb-min-scale')),
     };
 }"""
 
@@ -92,21 +99,30 @@ def test_worked_example_runs_in_jupyterlab(browser, tmp_path, monkeypatch):
                                    arg=stepper.element_handle(), timeout=WAIT_MS)
             assert stepper.locator(".widget-button", has_text="First").is_disabled()
             highlighted = [stepper.evaluate(CURRENT_OP)]
-            click_and_wait_for_step(page, stepper, "Next", "1")
-            highlighted.append(stepper.evaluate(CURRENT_OP))
-            click_and_wait_for_step(page, stepper, "Next", "2")
-            highlighted.append(stepper.evaluate(CURRENT_OP))
-            assert highlighted[0] is None and None not in highlighted[1:]
-            assert highlighted[1] != highlighted[2]
-            helpers.save_screenshot(page, "jupyterlab_04_stepper")
-            # Following the step: the drawing is wider than its box, the reverse pass starts
-            # at its right-hand end and ends at its left, and every step's operation is in view
-            # sideways (the marker the box snaps to sits on it).
-            for step in range(3, 9):
+            # Following the step, from the first: the drawing, fitted down to its legible
+            # scale, is still wider than its box; the reverse pass starts at its right-hand
+            # end and ends at its left, and every step's operation is in view sideways and
+            # up and down (the marker the box snaps to sits on it).
+            # A window low enough that the box (80% of its height) is lower than the drawing.
+            page.set_viewport_size({"width": 1400, "height": 700})
+            stepper.scroll_into_view_if_needed()
+            wheres = []
+            for step in range(1, 9):
                 click_and_wait_for_step(page, stepper, "Next", str(step))
+                highlighted.append(stepper.evaluate(CURRENT_OP))
                 page.wait_for_timeout(200)      # the browser re-snaps after the new content
                 where = stepper.evaluate(WHERE_IS_THE_OP)
-                assert where["inView"] and where["markerOff"] < 3, (step, where)
+                assert where["sideways"] and where["upAndDown"] and where["markerOff"] < 3, \
+                    (step, where)
+                assert where["scale"] >= where["legible"] - 0.01, (step, where)
+                wheres.append(where)
+                if step == 2:
+                    helpers.save_screenshot(page, "jupyterlab_04_stepper")
+            assert highlighted[0] is None and None not in highlighted[1:]
+            assert len(set(highlighted[1:])) == 8
+            assert wheres[0]["wider"] and wheres[0]["scrollLeft"] > 0   # step 1: the far right
+            assert wheres[0]["taller"] and len({w["scrollTop"] for w in wheres}) > 1
+            assert wheres[-1]["scrollLeft"] < wheres[0]["scrollLeft"]
             helpers.save_screenshot(page, "jupyterlab_04_stepper_last")
             # Unticked, the box scrolls freely and stays where the reader put it.
             stepper.get_by_text("follow the step").click()

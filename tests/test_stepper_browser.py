@@ -225,16 +225,18 @@ def test_layout_keeps_the_drawing_readable_beside_the_panel(tmp_path, open_offli
         const panel = document.querySelector('.adnb-panel');
         return {graph: rect(graph).toJSON(), panel: rect(panel).toJSON(),
                 drawn: rect(svg).width, natural: svg.width.baseVal.value,
+                legible: parseFloat(graph.style.getPropertyValue('--adnb-min-scale')),
                 scrolls: graph.scrollWidth > graph.clientWidth};
     }""")
     helpers.save_screenshot(page, f"stepper_layout_{width}")
     graph, panel = box["graph"], box["panel"]
-    # Never shrunk below 85%: Graphviz's 11 pt numbers stay at least 12.5 px.
-    assert box["drawn"] >= 0.85 * box["natural"] - 0.5, box
+    # Never shrunk below the legible scale: Graphviz's 11 pt numbers stay at least 10 px.
+    assert box["legible"] == pytest.approx(10 / (11 * 4 / 3), abs=0.001)
+    assert box["drawn"] >= box["legible"] * box["natural"] - 0.5, box
     assert box["scrolls"]                        # 1088 pt wide: wider than any of these columns
     if width >= 900:
         assert panel["left"] >= graph["right"] and abs(panel["top"] - graph["top"]) < 1
-        assert 320 <= panel["width"] <= 360
+        assert 340 <= panel["width"] <= 420
         assert graph["width"] >= width - panel["width"] - 80   # the drawing takes the rest
         # Step 1 visits z1 = tanh(i6), at the far right of the drawing: the area scrolls to it.
         stepper = page.locator(".adnb-stepper")
@@ -371,3 +373,115 @@ def test_printing_gives_the_whole_drawing_and_every_step_without_controls(tmp_pa
     page.pdf(path=str(pdf), format="A4")
     assert pdf.read_bytes().startswith(b"%PDF")
     assert log.errors == []
+
+
+# --- fit, follow and any width, on an exported page -----------------------------------
+
+@pytest.fixture(scope="module")
+def fit_site(tmp_path_factory):
+    """tests/data/fit_lesson.ipynb exported: lesson 04's network, then a 2-8-8-2 MLP."""
+    root = tmp_path_factory.mktemp("fit")
+    lessons = root / "lessons"
+    lessons.mkdir()
+    shutil.copy(DATA / "fit_lesson.ipynb", lessons / "00_fit.ipynb")
+    result = subprocess.run([sys.executable, "-m", "autodiff_nb.cli", "export", lessons,
+                             "--out", root / "site"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return root / "site" / "00_fit.html"
+
+
+# Where the parts of one stepper are, in the viewport; the drawing's scale against the
+# legible minimum the page gave it; and whether a term of the panel's maths broke in two.
+LOOK = """root => {
+    const rect = el => { const r = el.getBoundingClientRect();
+        return {left: r.left, top: r.top, right: r.right, bottom: r.bottom}; };
+    const graph = root.querySelector('.adnb-graph'), svg = graph.querySelector('svg');
+    const op = graph.querySelector('g.node.adnb-current');
+    const terms = [...root.querySelectorAll('.adnb-panel .adnb-eqs > span:not(.adnb-sum)')];
+    const mark = op && op.querySelector('ellipse, polygon');
+    return {controls: rect(root.querySelector('.adnb-controls')),
+            panel: rect(root.querySelector('.adnb-panel')), graph: rect(graph),
+            box: {width: graph.clientWidth, height: graph.clientHeight},
+            op: op && rect(op), opStroke: mark && getComputedStyle(mark).stroke,
+            scale: svg.getBoundingClientRect().width / svg.width.baseVal.value,
+            legible: parseFloat(graph.style.getPropertyValue('--adnb-min-scale')),
+            broken: terms.filter(t => t.getClientRects().length > 1).map(t => t.textContent),
+            view: {width: window.innerWidth, height: window.innerHeight},
+            page: {x: window.scrollX, y: window.scrollY}};
+}"""
+
+
+def inside(rect, view, slack=1):
+    return (rect["left"] >= -slack and rect["top"] >= -slack
+            and rect["right"] <= view["width"] + slack and rect["bottom"] <= view["height"] + slack)
+
+
+@pytest.mark.parametrize("width,height", [(600, 800), (800, 800), (1280, 800), (1920, 1080)])
+def test_controls_operation_and_panel_are_seen_together_at_any_width(fit_site, open_offline,
+                                                                     width, height):
+    page, log = open_offline(fit_site.as_uri())
+    page.set_viewport_size({"width": width, "height": height})
+    steppers = page.locator(".adnb-stepper")
+    assert steppers.count() == 2
+    for n, name in enumerate(("lesson04", "mlp")):
+        stepper = steppers.nth(n)
+        stepper.evaluate("root => root.scrollIntoView({block: 'start'})")
+        frames = int(stepper.locator(".adnb-slider").get_attribute("max")) + 1
+        for step in (1, 2, frames - 1):
+            stepper.locator('[data-action="next"]' if step < frames - 1
+                            else '[data-action="last"]').click()
+            assert step_of(stepper) == step
+            look = stepper.evaluate(LOOK)
+            where = (name, width, step, look)
+            assert look["page"]["x"] == 0, where               # the page did not scroll
+            assert inside(look["controls"], look["view"]), where
+            assert inside(look["panel"], look["view"]), where
+            assert inside(look["op"], look["view"]), where
+            graph, op = look["graph"], look["op"]             # in the drawing's box, too
+            assert graph["left"] - 1 <= op["left"] and op["right"] <= graph["left"] + look["box"]["width"] + 1, where
+            assert graph["top"] - 1 <= op["top"] and op["bottom"] <= graph["top"] + look["box"]["height"] + 1, where
+            assert 0.5 < look["legible"] <= 1 and look["scale"] >= look["legible"] - 0.005, where
+            assert look["broken"] == [], where
+            assert look["opStroke"] == "rgb(232, 89, 12)", where   # highlighted, on the site too
+            if width >= 1280:                                 # room for the panel beside
+                assert look["panel"]["left"] >= graph["right"], where
+            elif width == 600:                                # none: stacked, both in view
+                assert look["panel"]["top"] >= graph["bottom"], where
+            if step == 2 and width in (800, 1280) and name == "lesson04":
+                helpers.save_screenshot(page, f"fit_lesson04_{width}")
+    assert log.errors == [] and log.network == []
+
+
+def test_a_drawing_fits_whole_when_it_can_and_cues_what_lies_beyond(tmp_path, fit_site,
+                                                                   open_offline):
+    cue = "root => root.querySelector('.adnb-view').className"
+    # Small drawings, in an 800 px window: whole, at most their natural size, no cue.
+    page, log = open_offline(two_steppers_page(tmp_path / "steppers.html").as_uri())
+    page.set_viewport_size({"width": 800, "height": 800})
+    for n in range(2):
+        small = page.locator(".adnb-stepper").nth(n)
+        look = small.evaluate(LOOK)
+        assert look["legible"] - 0.005 <= look["scale"] <= 1, look
+        assert small.evaluate("""root => { const g = root.querySelector('.adnb-graph');
+            return g.scrollWidth <= g.clientWidth && g.scrollHeight <= g.clientHeight; }""")
+        assert "adnb-more" not in small.evaluate(cue)
+    # The MLP cannot be read whole: at the legible scale, it scrolls, and says so until
+    # the reader has scrolled to its end.
+    page, log = open_offline(fit_site.as_uri())
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    mlp = page.locator(".adnb-stepper").nth(1)
+    look = mlp.evaluate(LOOK)
+    assert look["scale"] == pytest.approx(look["legible"], abs=0.005)
+    assert "adnb-more-right" in mlp.evaluate(cue)
+    tag = mlp.evaluate("root => getComputedStyle(root.querySelector('.adnb-view'), '::before').content")
+    assert "scroll →" in tag
+    mlp.evaluate("root => { const g = root.querySelector('.adnb-graph'); g.scrollLeft = g.scrollWidth; }")
+    page.wait_for_timeout(100)
+    assert "adnb-more-right" not in mlp.evaluate(cue)               # at the end: gone
+    assert "adnb-more-left" in mlp.evaluate(cue)
+    mlp.evaluate("root => root.scrollIntoView({block: 'start'})")
+    helpers.save_screenshot(page, "fit_mlp_1920")
+    mlp.locator('[data-action="fit"]').click()                     # the overview, on demand
+    look = mlp.evaluate(LOOK)
+    assert look["scale"] < look["legible"] and "adnb-more" not in mlp.evaluate(cue)
+    assert log.errors == [] and log.network == []

@@ -47,6 +47,7 @@
     this.bind();
     this.addPrintedSteps();
     root.classList.remove("adnb-nojs");
+    this.fitToWindow();
     this.go(this.linked() !== null ? this.linked() :
             (parseInt(root.getAttribute("data-start"), 10) || 0));
   }
@@ -65,6 +66,64 @@
     this.root.querySelector(".adnb-body").insertAdjacentElement("afterend", list);
     window.addEventListener("beforeprint", function () { shown = self.step; self.go(self.count - 1); });
     window.addEventListener("afterprint", function () { if (shown !== null) { self.go(shown); } });
+  };
+
+  Player.prototype.fitToWindow = function () {
+    // Lay the stepper out for the window (stepper.css, "Any width"), now and whenever
+    // the window changes: side by side or stacked, and the room under the controls
+    // (--adnb-room): the viewport's height less what sits above the drawing and below
+    // it, so that controls, drawing and panel are seen together once the stepper is
+    // scrolled to.
+    var self = this, graph = this.svg && this.svg.parentNode;
+    this.measure = function () {
+      var root = self.root, body = root.querySelector(".adnb-body");
+      var style = window.getComputedStyle(root);
+      root.classList.toggle("adnb-stacked", self.stacks());
+      var above = body.getBoundingClientRect().top - root.getBoundingClientRect().top;
+      var below = parseFloat(style.paddingBottom) + parseFloat(style.borderBottomWidth);
+      var room = Math.max(200, window.innerHeight - above - below - 4);
+      root.style.setProperty("--adnb-room", room + "px");
+      if (graph) {
+        var gap = parseFloat(window.getComputedStyle(body).rowGap) || 0;
+        root.style.setProperty("--adnb-panel-room",
+                               Math.max(120, room - graph.offsetHeight - gap) + "px");
+      }
+      self.cue();
+    };
+    this.measure();
+    window.addEventListener("resize", this.measure);
+    if (graph) {
+      graph.addEventListener("scroll", function () { self.cue(); }, {passive: true});
+      if (window.ResizeObserver) { new ResizeObserver(function () { self.cue(); }).observe(graph); }
+    }
+  };
+
+  Player.prototype.stacks = function () {
+    // Stack the panel under the drawing when beside it the drawing would have less than
+    // its 320 px (the panel wraps), or would be cut where above the panel it is whole
+    // (in the 55% of the room it gets there).
+    var root = this.root, graph = this.svg && this.svg.parentNode;
+    var view = graph && graph.parentNode, panel = this.panel;
+    if (!view || !panel) { return false; }
+    root.classList.remove("adnb-stacked");
+    if (panel.getBoundingClientRect().top > view.getBoundingClientRect().top + 1) { return true; }
+    var scale = this.zoomed || parseFloat(graph.style.getPropertyValue("--adnb-min-scale")) || 1;
+    var wide = scale * this.svg.width.baseVal.value, high = scale * this.svg.height.baseVal.value;
+    var room = parseFloat(root.style.getPropertyValue("--adnb-room")) || window.innerHeight;
+    var whole = root.querySelector(".adnb-body").clientWidth;
+    return graph.clientWidth < wide && wide <= whole && high <= 0.55 * room;
+  };
+
+  Player.prototype.cue = function () {
+    // Mark the sides of the drawing's box that have more to scroll to (adnb-more-right...):
+    // stepper.css fades those edges and tags the box "scroll →"; at the end, the cue goes.
+    var graph = this.svg && this.svg.parentNode, view = graph && graph.parentNode;
+    if (!view || !view.classList.contains("adnb-view")) { return; }
+    var wide = graph.scrollWidth - graph.clientWidth, high = graph.scrollHeight - graph.clientHeight;
+    view.classList.toggle("adnb-more-right", wide - graph.scrollLeft > 1);
+    view.classList.toggle("adnb-more-left", wide > 1 && graph.scrollLeft > 1);
+    view.classList.toggle("adnb-more-down", high - graph.scrollTop > 1);
+    view.classList.toggle("adnb-more-up", high > 1 && graph.scrollTop > 1);
   };
 
   Player.prototype.linked = function () {
@@ -138,20 +197,23 @@
   };
 
   Player.prototype.zoom = function (action) {
-    // Scale the drawing: "fit" to the width of its area, or 1.25 times larger or
-    // smaller than now (a quarter to four times its natural size). The natural
-    // width is --adnb-width, in Graphviz's points.
+    // Scale the drawing: "fit" the whole of it to the width of its area (an overview,
+    // even below the legible scale it keeps by default), or 1.25 times larger or smaller
+    // than now (a quarter, or the fitted scale if smaller, to four times its natural
+    // size). The natural width is --adnb-width, in Graphviz's points.
     var graph = this.svg && this.svg.parentNode;
     var points = graph && parseFloat(graph.style.getPropertyValue("--adnb-width"));
     if (!points) { return; }
-    var natural = points * 4 / 3, now = this.zoomed || Math.min(1, graph.clientWidth / natural);
-    var scale = action === "fit" ? Math.min(1, (graph.clientWidth - 1) / natural) :
-                action === "zoom-in" ? now * 1.25 : now / 1.25;
-    this.zoomed = Math.max(0.25, Math.min(4, scale));
+    var natural = points * 4 / 3;
+    var now = this.zoomed || this.svg.getBoundingClientRect().width / natural;
+    var fit = Math.min(1, (graph.clientWidth - 1) / natural);
+    var scale = action === "fit" ? fit : action === "zoom-in" ? now * 1.25 : now / 1.25;
+    this.zoomed = Math.max(Math.min(0.25, fit), Math.min(4, scale));
     graph.style.setProperty("--adnb-zoom", String(this.zoomed));
     graph.classList.add("adnb-zoomed");
     this.root.setAttribute("data-zoom", this.zoomed.toFixed(3));
-    this.reveal(this.find((this.data.marks[this.step]["adnb-current"] || [])[0]));
+    this.measure();
+    this.reveal(this.data.marks[this.step]);
   };
 
   Player.prototype.save = function () {
@@ -202,9 +264,9 @@
         if (element) { element.classList.add(cls); }
       }
     }
-    var current = (marks["adnb-current"] || [])[0];
-    if (current) { this.reveal(this.find(current)); }
+    this.reveal(marks);
     this.panel.innerHTML = data.panels[k];
+    this.cue();
     this.root.setAttribute("data-step", String(k));
     if (this.slider) {
       this.slider.value = String(k);
@@ -219,19 +281,34 @@
     }
   };
 
-  Player.prototype.reveal = function (element) {
+  Player.prototype.reveal = function (marks) {
     // Scroll the drawing area (only it, never the page) so that the operation
-    // visited is in view, centred with its inputs and output around it when
-    // it was not: a large drawing does not fit, and the reverse pass starts
-    // at the far end of it.
+    // visited and the edges it sends gradients along are in view, sideways and
+    // up and down: centred on them when they were not (the operation itself
+    // when they do not fit together). A large drawing does not fit, and the
+    // reverse pass starts at the far end of it.
     var area = this.svg && this.svg.parentNode;
-    if (!element || !area) { return; }
-    var box = element.getBoundingClientRect(), view = area.getBoundingClientRect();
-    if (box.left < view.left || box.right > view.left + area.clientWidth) {
-      area.scrollLeft += (box.left + box.right) / 2 - (view.left + area.clientWidth / 2);
+    var op = this.find((marks["adnb-current"] || [])[0]);
+    if (!op || !area) { return; }
+    var box = op.getBoundingClientRect(), view = area.getBoundingClientRect();
+    var around = {left: box.left, right: box.right, top: box.top, bottom: box.bottom};
+    var sent = marks["adnb-sent"] || [];
+    for (var i = 0; i < sent.length; i++) {
+      var edge = this.find(sent[i]), r = edge && edge.getBoundingClientRect();
+      if (!r) { continue; }
+      around.left = Math.min(around.left, r.left); around.right = Math.max(around.right, r.right);
+      around.top = Math.min(around.top, r.top); around.bottom = Math.max(around.bottom, r.bottom);
     }
-    if (box.top < view.top || box.bottom > view.top + area.clientHeight) {
-      area.scrollTop += (box.top + box.bottom) / 2 - (view.top + area.clientHeight / 2);
+    var width = area.clientWidth, height = area.clientHeight;
+    if (around.right - around.left > width) { around.left = box.left; around.right = box.right; }
+    if (around.bottom - around.top > height) { around.top = box.top; around.bottom = box.bottom; }
+    // "In view" leaves a margin (under the edge's fade), so what the edges lead to shows too.
+    var x = Math.min(60, width / 10), y = Math.min(60, height / 10);
+    if (around.left < view.left + x || around.right > view.left + width - x) {
+      area.scrollLeft += (around.left + around.right) / 2 - (view.left + width / 2);
+    }
+    if (around.top < view.top + y || around.bottom > view.top + height - y) {
+      area.scrollTop += (around.top + around.bottom) / 2 - (view.top + height / 2);
     }
   };
 

@@ -37,9 +37,19 @@ from __future__ import annotations
 import html
 import json
 import re
+import weakref
+from collections import Counter
 from importlib import resources
 
 from ..drawing.graph import svg_data_uri, svg_width
+
+# The size, in CSS px, under which a drawing's text (its numbers and names) is no longer
+# comfortable to read: a drawing is shown whole, scaled to its column, only down to the
+# scale where its text is this size; below, it stays at that scale and scrolls.
+LEGIBLE_PX = 10
+_FONT_SIZE = re.compile(r'font-size="([0-9.]+)"')
+# Every frame of a stepper is one drawing restyled: its legible scale is found once.
+_legible_scales = weakref.WeakKeyDictionary()
 
 SPEEDS = (("slow", 1500), ("normal", 800), ("fast", 300))
 
@@ -92,19 +102,37 @@ def svg_image(svg):
             f'alt="The computational graph after backward, every gradient filled in">')
 
 
+def legible_scale(svg):
+    """The smallest scale at which the drawing's text is still ``LEGIBLE_PX`` high; at most 1.
+
+    The drawing's text is its most common font size, that of the numbers and names
+    (Graphviz's sizes are in points, 4/3 px; 11 pt gives 0.68). Its captions ("value",
+    "grad", shapes), two points smaller, are then about 8 px.
+    """
+    sizes = Counter(float(size) for size in _FONT_SIZE.findall(svg) if float(size) > 0)
+    if not sizes:
+        return 1.0
+    body = sizes.most_common(1)[0][0]
+    return min(1.0, LEGIBLE_PX / (body * 4 / 3))
+
+
 def graph_html(stepper, k, *, still=False, marker=False):
     """The drawing area of frame ``k``.
 
     ``still``: the drawing as an ``<img>`` (survives sanitizers) instead of
     inline SVG (which the player and the live widget restyle). The area
-    knows the drawing's natural width (``--adnb-width``), so the CSS can
-    keep it from shrinking until its numbers are unreadable. ``marker``: a
-    point on the operation of the step (``adnb-marker``), which the live
-    widget's scroll box snaps to.
+    knows the drawing's natural width (``--adnb-width``) and the smallest
+    scale that keeps its text legible (``--adnb-min-scale``), so the CSS
+    fits the drawing to its column down to that scale, and scrolls below.
+    ``marker``: a point on the operation of the step (``adnb-marker``),
+    which the live widget's scroll box snaps to.
     """
     svg = stepper.svg(k)
     width = svg_width(svg)
-    size = f' style="--adnb-width:{width}"' if width else ""
+    if stepper not in _legible_scales:
+        _legible_scales[stepper] = legible_scale(svg)
+    size = (f' style="--adnb-width:{width};--adnb-min-scale:{_legible_scales[stepper]:.3f}"'
+            if width else "")
     at = stepper.restyler.position(k) if marker else None
     point = (f'<div class="adnb-marker" style="left: {100 * at[0]:.2f}%; top: {100 * at[1]:.2f}%">'
              f'</div>' if at else "")
@@ -118,8 +146,13 @@ def panel_html(stepper, k):
 
 
 def body_html(stepper, k, *, still=False):
-    """The drawing and the chain-rule panel of frame ``k``, side by side."""
-    return f'<div class="adnb-body">{graph_html(stepper, k, still=still)}{panel_html(stepper, k)}</div>'
+    """The drawing and the chain-rule panel of frame ``k``, side by side.
+
+    The drawing's scroll box sits in a ``adnb-view``, which the player marks
+    with the sides that have more to scroll to (the cue that more lies there).
+    """
+    return (f'<div class="adnb-body"><div class="adnb-view">{graph_html(stepper, k, still=still)}'
+            f'</div>{panel_html(stepper, k)}</div>')
 
 
 def legend_html(forward=False):

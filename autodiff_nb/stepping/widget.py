@@ -9,11 +9,13 @@ frame the slider lands on. Arrow keys step when the frame slider has focus.
 
 The drawing and the panel are two HTML widgets side by side. The drawing's
 widget is its own scroll box, and its element stays while each frame replaces
-its content. A widget's HTML runs no script, so it cannot scroll itself to
-the operation of the step; instead each frame carries a marker on that
-operation, and while "follow the step" is ticked the box snaps to it (CSS
-scroll snapping, ``adnb-follow`` in stepper.css). Unticked, the box scrolls
-freely and stays where the reader left it.
+its content; the drawing is fitted to the box down to its legible scale, as
+in the exported player. A widget's HTML runs no script, so it cannot scroll
+itself to the operation of the step; instead each frame carries a marker on
+that operation, and while "follow the step" is ticked the box snaps to it,
+sideways and up and down, from the first step on (CSS scroll snapping,
+``adnb-follow`` in stepper.css). Unticked, the box scrolls freely and stays
+where the reader left it.
 """
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ class StepperWidget:
         self.counter = W.Label()
         self.view = W.HTML(layout=W.Layout(flex="1 1 340px", min_width="0", max_height="80vh",
                                            overflow="auto"))
+        self.view.add_class("adnb-drawing-box")
         self.follow = W.Checkbox(value=True, description="follow the step", indent=False,
                                  layout=W.Layout(width="auto"))
         self.follow.observe(lambda change: self._follow(change["new"]), names="value")
