@@ -20,6 +20,12 @@ widget view). So every page is built to make zero network requests:
   a ``text/html`` fallback renders the fallback (a widget with none shows
   its ``text/plain``), and no widget-manager script tag is emitted.
 
+Pages follow the reader's colour scheme (``prefers-color-scheme``) the way
+JupyterLab follows its theme: a script first thing in ``<body>`` sets its
+``data-jp-theme-light``, which nbconvert's dark theme variables (re-scoped),
+``site.css``, ``stepper.css`` and ``drawing.css`` all key on. Colours meet
+WCAG AA in both schemes; axe-core checks the pages (tests/test_site_a11y.py).
+
 The site is built in a temporary sibling folder and moved into place at the
 end, so a lesson that fails to run never leaves a half-written site behind.
 Export never deletes a file it did not write: the site carries a manifest
