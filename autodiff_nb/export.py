@@ -124,17 +124,20 @@ window.MathJax = {
 # data-jp-theme-light says which, and every stylesheet keys on it, the stepper's and the
 # drawings' as in JupyterLab, nbconvert's dark theme (re-scoped to it, see _dark_theme_css)
 # and site.css. Run first thing in <body>, it sets the scheme before anything is drawn, and
-# follows a change of the system's; with scripts off the site stays light.
+# follows a change of the system's; paper is always light; with scripts off the site stays light.
 THEME_SCRIPT = """\
 <script>
 (function () {
   var dark = window.matchMedia("(prefers-color-scheme: dark)");
-  function follow() {
-    document.body.setAttribute("data-jp-theme-light", dark.matches ? "false" : "true");
-    document.body.setAttribute("data-jp-theme-name", dark.matches ? "JupyterLab Dark" : "JupyterLab Light");
+  function show(isDark) {
+    document.body.setAttribute("data-jp-theme-light", isDark ? "false" : "true");
+    document.body.setAttribute("data-jp-theme-name", isDark ? "JupyterLab Dark" : "JupyterLab Light");
   }
+  function follow() { show(dark.matches); }
   follow();
   dark.addEventListener("change", follow);
+  window.addEventListener("beforeprint", function () { show(false); });
+  window.addEventListener("afterprint", follow);
 })();
 </script>
 """

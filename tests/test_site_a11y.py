@@ -137,12 +137,16 @@ def test_index_follows_the_readers_colour_scheme(site, open_offline, scheme):
     assert log.network == [] and log.errors == []
 
 
-def test_a_change_of_scheme_is_followed_and_without_scripts_the_site_stays_light(site, browser,
-                                                                                 open_offline):
+def test_a_change_of_scheme_is_followed_print_is_light_and_without_scripts_light_too(
+        site, browser, open_offline):
     page, log = open_in_scheme(open_offline, site / f"{LESSON}.html", "light")
     page.emulate_media(color_scheme="dark")
     page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
     assert page.evaluate(LOOK)["page"] == "rgb(17, 17, 17)"
+    page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")   # paper is light
+    assert page.evaluate(LOOK)["page"] == "rgb(255, 255, 255)"
+    page.evaluate("() => window.dispatchEvent(new Event('afterprint'))")
+    assert page.evaluate(LOOK)["theme"] == "false"
     assert log.errors == []
     # Scripts off: nothing marks the page dark, so it stays light and consistent
     # (no dark page around un-inverted drawings or light cards with light text).
