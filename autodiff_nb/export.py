@@ -20,6 +20,12 @@ widget view). So every page is built to make zero network requests:
   a ``text/html`` fallback renders the fallback (a widget with none shows
   its ``text/plain``), and no widget-manager script tag is emitted.
 
+Pages follow the reader's colour scheme (``prefers-color-scheme``) the way
+JupyterLab follows its theme: a script first thing in ``<body>`` sets its
+``data-jp-theme-light``, which nbconvert's dark theme variables (re-scoped),
+``site.css``, ``stepper.css`` and ``drawing.css`` all key on. Colours meet
+WCAG AA in both schemes; axe-core checks the pages (tests/test_site_a11y.py).
+
 The site is built in a temporary sibling folder and moved into place at the
 end, so a lesson that fails to run never leaves a half-written site behind.
 Export never deletes a file it did not write: the site carries a manifest
@@ -103,8 +109,10 @@ window.MathJax = {
 </script>
 """
     f'<script src="{MATHJAX_URL}"></script>\n'
+    f'<link rel="stylesheet" href="{STATIC}/theme-dark.css">\n'
     f'<link rel="stylesheet" href="{STATIC}/site.css">\n'
     f'<link rel="stylesheet" href="{STATIC}/stepper.css">\n'
+    f'<link rel="stylesheet" href="{STATIC}/drawing.css">\n'
     # The steppers' player is the package's own script: the outputs' scripts are removed.
     f'<script src="{STATIC}/stepper.js"></script>\n'
     '<script>document.addEventListener("DOMContentLoaded", function () {\n'
@@ -112,27 +120,72 @@ window.MathJax = {
     '});</script>\n'
 )
 
+# The site follows the reader's colour scheme the way JupyterLab follows its theme: <body>'s
+# data-jp-theme-light says which, and every stylesheet keys on it, the stepper's and the
+# drawings' as in JupyterLab, nbconvert's dark theme (re-scoped to it, see _dark_theme_css)
+# and site.css. Run first thing in <body>, it sets the scheme before anything is drawn, and
+# follows a change of the system's; paper is always light; with scripts off the site stays light.
+THEME_SCRIPT = """\
+<script>
+(function () {
+  var dark = window.matchMedia("(prefers-color-scheme: dark)");
+  function show(isDark) {
+    document.body.setAttribute("data-jp-theme-light", isDark ? "false" : "true");
+    document.body.setAttribute("data-jp-theme-name", isDark ? "JupyterLab Dark" : "JupyterLab Light");
+  }
+  function follow() { show(dark.matches); }
+  follow();
+  dark.addEventListener("change", follow);
+  window.addEventListener("beforeprint", function () { show(false); });
+  window.addEventListener("afterprint", follow);
+})();
+</script>
+"""
+DARK = 'body[data-jp-theme-light="false"]'
+
+# Colours: the site's own (navigation, index) as variables, light then dark; JupyterLab's
+# code colours and prompts where its themes fall short of WCAG AA (4.5:1) on their code
+# background, darkened or lightened in their own hue (Python's tokens only).
 SITE_CSS = """\
-body { margin: 0; }
+:root { --adnb-text: #212121; --adnb-muted: #424242; --adnb-faint: #616161; --adnb-link: #1565c0;
+  --adnb-rule: #e0e0e0; --adnb-page: #fff;
+  --jp-cell-prompt-not-active-opacity: 1;
+  --jp-mirror-editor-atom-color: #5252ff; --jp-mirror-editor-number-color: #007e00;
+  --jp-mirror-editor-variable-3-color: #007e4f; --jp-mirror-editor-operator-color: #a310ff;
+  --jp-mirror-editor-meta-color: #a310ff; --jp-mirror-editor-comment-color: #3b7676;
+  --jp-mirror-editor-bracket-color: #6e6e53; --jp-mirror-editor-quote-color: #007f00;
+  --jp-mirror-editor-error-color: #db0000; }
+""" + DARK + """ { color-scheme: dark;
+  --adnb-text: #e0e0e0; --adnb-muted: #bdbdbd; --adnb-faint: #9e9e9e; --adnb-link: #8ab4f8;
+  --adnb-rule: #424242; --adnb-page: #111;
+  --jp-mirror-editor-def-color: #2c8fe7; --jp-mirror-editor-operator-color: #c05aff;
+  --jp-mirror-editor-meta-color: #c05aff; --jp-mirror-editor-comment-color: #4c9898;
+  --jp-mirror-editor-qualifier-color: #8c8c8c; --jp-mirror-editor-tag-color: #3e9e43;
+  --jp-mirror-editor-attribute-color: #358ee7; --jp-mirror-editor-link-color: #358ee7;
+  --jp-mirror-editor-error-color: #ff4545; --jp-mirror-editor-string-2-color: #bd6eca; }
+body { margin: 0; background: var(--adnb-page); }
+/* Plots are pictures on white: in the dark they sit on a white card, as JupyterLab puts
+   images that need a light background. */
+""" + DARK + """ .jp-RenderedImage img { background: #fff; padding: 6px; border-radius: 6px; }
 main, .adnb-index { max-width: 960px; margin: 0 auto; padding: 0 1.5rem 3rem; box-sizing: border-box; }
 /* Drawings keep their natural size (shrunk, their numbers could not be read), so a lesson
    page is as wide as the window allows, and its prose keeps a readable line length. */
 main { max-width: 1440px; }
 main .jp-MarkdownCell { max-width: 58rem; }
 .adnb-nav { display: flex; gap: 1.5rem; padding: 0.8rem 0; margin-bottom: 1rem;
-  border-bottom: 1px solid #e0e0e0; font: 14px/1.4 system-ui, sans-serif; }
-.adnb-nav-bottom { margin-top: 1rem; border-top: 1px solid #e0e0e0; border-bottom: none; }
+  border-bottom: 1px solid var(--adnb-rule); font: 14px/1.4 system-ui, sans-serif; }
+.adnb-nav-bottom { margin-top: 1rem; border-top: 1px solid var(--adnb-rule); border-bottom: none; }
 .adnb-nav .adnb-next { margin-left: auto; }
-.adnb-nav a { color: #1565c0; text-decoration: none; }
+.adnb-nav a { color: var(--adnb-link); text-decoration: none; }
 .adnb-nav a:hover { text-decoration: underline; }
-.adnb-index { font: 16px/1.6 system-ui, sans-serif; color: #212121; }
+.adnb-index { font: 16px/1.6 system-ui, sans-serif; color: var(--adnb-text); }
 .adnb-index h1 { font-weight: 600; margin-top: 2rem; }
 .adnb-index ol.adnb-lessons { list-style: none; padding: 0; }
 .adnb-index li { margin: 0 0 1.1rem; }
 .adnb-index li > a { font-size: 1.15em; font-weight: 600; }
-.adnb-index .adnb-summary p { margin: 0.15rem 0 0; color: #424242; }
-.adnb-index a { color: #1565c0; text-decoration: none; }
-.adnb-index .adnb-file { color: #757575; font-size: 0.85em; margin-left: 0.5em; }
+.adnb-index .adnb-summary p { margin: 0.15rem 0 0; color: var(--adnb-muted); }
+.adnb-index a { color: var(--adnb-link); text-decoration: none; }
+.adnb-index .adnb-file { color: var(--adnb-faint); font-size: 0.85em; margin-left: 0.5em; }
 """
 
 # nbconvert's lab template with the CDN blocks emptied, our MathJax/CSS head,
@@ -140,7 +193,7 @@ main .jp-MarkdownCell { max-width: 58rem; }
 PAGE_TEMPLATE = """\
 {%- extends 'index.html.j2' -%}
 {%- macro site_nav(site, where) -%}
-<nav class="adnb-nav adnb-nav-{{ where }}">
+<nav class="adnb-nav adnb-nav-{{ where }}" aria-label="lessons ({{ where }} of the page)">
   <a href="index.html">Index</a>
   {%- if site.prev %}
   <a class="adnb-prev" rel="prev" href="{{ site.prev.page }}">&larr; {{ site.prev.title | e }}</a>
@@ -168,6 +221,7 @@ PAGE_TEMPLATE = """\
 {%- endblock data_png -%}
 {%- block body_header -%}
 {{ super() }}
+{{ resources.site.theme_script }}
 {{ site_nav(resources.site, 'top') }}
 {%- endblock -%}
 {%- block body_footer -%}
@@ -185,12 +239,12 @@ INDEX_TEMPLATE = """\
 <title>{title}</title>
 {head}</head>
 <body>
-<div class="adnb-index">
+{theme_script}<main class="adnb-index">
 <h1>{title}</h1>
 <ol class="adnb-lessons">
 {items}
 </ol>
-</div>
+</main>
 </body>
 </html>
 """
@@ -364,8 +418,25 @@ def _write_static(static: Path) -> None:
         else:
             shutil.copy2(source, target)
     (static / "site.css").write_text(SITE_CSS, encoding="utf-8")
-    for name in ("stepper.js", "stepper.css"):
+    (static / "theme-dark.css").write_text(_dark_theme_css(), encoding="utf-8")
+    for name in ("stepper.js", "stepper.css", "drawing.css"):
         (static / name).write_text(static_text(name), encoding="utf-8")
+
+
+def _dark_theme_css() -> str:
+    """nbconvert's JupyterLab Dark theme (the variables of its lab template), on when <body>
+    says the theme is dark (THEME_SCRIPT) instead of always: its one ``:root`` rule re-scoped."""
+    from nbconvert import HTMLExporter
+
+    for folder in HTMLExporter(template_name="lab").template_paths:
+        path = Path(folder) / "static" / "theme-dark.css"
+        if path.is_file():
+            scoped, rules = re.subn(r"^:root\s*\{", DARK + " {", path.read_text(encoding="utf-8"),
+                                    flags=re.MULTILINE)
+            if rules != 1:
+                raise ExportError(f"{path}: expected one :root rule of theme variables, found {rules}")
+            return scoped
+    raise ExportError("nbconvert's lab template has no static/theme-dark.css; reinstall nbconvert")
 
 
 def _write_pages(build: Path, lessons: list[Lesson], notebooks: list) -> None:
@@ -386,6 +457,7 @@ def _write_pages(build: Path, lessons: list[Lesson], notebooks: list) -> None:
         nb.metadata["title"] = lesson.title
         site = {
             "head": HEAD,
+            "theme_script": THEME_SCRIPT,
             "prev": links[i - 1] if i > 0 else None,
             "next": links[i + 1] if i + 1 < len(links) else None,
         }
@@ -403,7 +475,8 @@ def _index_html(lessons: list[Lesson], title: str) -> str:
         f'<div class="adnb-summary">{render(lesson.summary)}</div></li>'
         for lesson in lessons
     )
-    return INDEX_TEMPLATE.format(title=html.escape(title), head=HEAD, items=items)
+    return INDEX_TEMPLATE.format(title=html.escape(title), head=HEAD, theme_script=THEME_SCRIPT,
+                                 items=items)
 
 
 def _replace(out: Path, build: Path) -> None:

@@ -25,6 +25,7 @@ import autodiff_nb as ad
 from autodiff_nb import render
 from autodiff_nb.draw import Graph, draw
 from autodiff_nb.drawing import formatting
+from autodiff_nb.drawing.graph import drawing_css
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -342,7 +343,8 @@ def test_names_are_drawn_literally_in_dot_svg_and_html(name):
         assert "<script" not in svg and "<b>" not in svg
         bundle = graph._repr_mimebundle_()
         assert "<script" not in bundle["text/html"]
-        encoded = re.fullmatch(r'<div style="overflow-x: auto"><img src="data:image/svg\+xml;base64,'
+        encoded = re.fullmatch(r'<style>[^<]*</style><div style="overflow-x: auto" tabindex="0">'
+                               r'<img class="adnb-drawing" src="data:image/svg\+xml;base64,'
                                r'([A-Za-z0-9+/=]+)" alt="[^"<>]*" style="max-width: none"></div>',
                                bundle["text/html"])
         assert encoded and base64.b64decode(encoded[1]).decode() == svg
@@ -446,9 +448,11 @@ def test_mimebundle_survives_untrusted_display():
     bundle = graph._repr_mimebundle_()
     assert set(bundle) == {"text/html", "text/plain"}      # no SVG-only output
     # Natural size, scrolling sideways when wider than the column (inline styles survive
-    # JupyterLab's sanitizer in an untrusted notebook).
-    assert bundle["text/html"].startswith('<div style="overflow-x: auto">'
-                                          '<img src="data:image/svg+xml;base64,')
+    # JupyterLab's sanitizer in an untrusted notebook), by keyboard too. The dark theme's
+    # stylesheet comes first: a sanitizer drops it whole, leaving the drawing as drawn.
+    style = f"<style>{drawing_css()}</style>"
+    assert bundle["text/html"].startswith(style + '<div style="overflow-x: auto" tabindex="0">'
+                                          '<img class="adnb-drawing" src="data:image/svg+xml;base64,')
     assert bundle["text/html"].endswith(' style="max-width: none"></div>')
     assert bundle["text/plain"] == "<autodiff_nb Graph: 19 values, 8 operation nodes>"
     assert repr(graph) == bundle["text/plain"] and "0x" not in bundle["text/plain"]
@@ -463,7 +467,7 @@ def test_side_by_side_gives_each_drawing_its_natural_share_of_the_row():
     assert bundle["text/plain"] == "<autodiff_nb drawings side by side: i6 <alone>, z1>"
     figures = re.findall(r'<figure style="flex: 0 1 ([0-9.]+pt); min-width: 0; [^"]*">'
                          r'<figcaption><b>([^<]*)</b></figcaption>'
-                         r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"',
+                         r'<img class="adnb-drawing" src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"',
                          bundle["text/html"])
     assert [caption for _, caption, _ in figures] == ["i6 &lt;alone&gt;", "z1"]
     for (basis, _, encoded), graph in zip(figures, (small, large)):
@@ -494,6 +498,29 @@ def test_exported_notebook_shows_the_drawing(tmp_path, open_offline):
     size = browser_page.evaluate(
         "() => { const i = document.querySelector('img'); return [i.naturalWidth, i.naturalHeight]; }")
     assert size[0] > 500 and size[1] > 300 and not log.errors
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_drawings_follow_jupyterlabs_theme(tmp_path, open_offline, theme):
+    """JupyterLab marks its theme on <body>; a trusted output's own <style> inverts the
+    drawing in a dark theme (hues kept: the orange output header stays orange)."""
+    z1 = lecture_example()
+    z1.backward()
+    graph = draw(z1)
+    outputs = (graph._repr_mimebundle_()["text/html"]
+               + ad.side_by_side({"z1": graph})._repr_mimebundle_()["text/html"])
+    page = tmp_path / "lab.html"
+    page.write_text(f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>t</title>'
+                    f'</head><body data-jp-theme-light="{str(theme == "light").lower()}">'
+                    f'{outputs}</body></html>', encoding="utf-8")
+    browser_page, log = open_offline(page.as_uri())
+    filters = browser_page.evaluate(
+        "() => [...document.images].map(img => getComputedStyle(img).filter)")
+    expected = "invert(0.92) hue-rotate(180deg)" if theme == "dark" else "none"
+    assert filters == [expected, expected]
+    browser_page.emulate_media(media="print")                 # on paper: as drawn
+    assert browser_page.evaluate("() => getComputedStyle(document.images[0]).filter") == "none"
+    assert not log.errors
 
 
 def _regenerate():

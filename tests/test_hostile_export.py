@@ -13,7 +13,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 import autodiff_nb as ad
 import browser as helpers
-from autodiff_nb.export import HEAD, export_site
+from autodiff_nb.export import HEAD, THEME_SCRIPT, export_site
 from autodiff_nb.sanitize import safe_html
 from autodiff_nb.stepping.page import script_json
 
@@ -72,7 +72,7 @@ def test_a_hostile_lesson_runs_nothing_and_requests_nothing(tmp_path, browser):
                          href=lambda h: h and "example.com" in h) == []
     assert "example.com" not in html.replace("example.com/frame", "").split("<body")[0]
     scripts = [s for s in soup.find_all("script") if s.get("type") not in ("application/json", "text/plain")]
-    ours = BeautifulSoup(HEAD, "html.parser").find_all("script")
+    ours = BeautifulSoup(HEAD + THEME_SCRIPT, "html.parser").find_all("script")
     assert [str(s) for s in scripts] == [str(s) for s in ours]   # only the site's own
 
     page = browser.new_page()

@@ -4,6 +4,8 @@ from __future__ import annotations
 import base64
 import html
 import re
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 from .. import render as _render
@@ -16,6 +18,12 @@ def svg_width(svg):
     """The width Graphviz gave an SVG drawing, as a CSS length ("412pt"); None if it gave none."""
     match = _SVG_WIDTH.search(svg)
     return f"{match[1]}{match[2]}" if match else None
+
+
+@lru_cache(maxsize=None)
+def drawing_css():
+    """``static/drawing.css``: how drawings look in a dark theme (the stepper shares it)."""
+    return resources.files("autodiff_nb").joinpath("static", "drawing.css").read_text(encoding="utf-8")
 
 
 def svg_data_uri(svg):
@@ -122,14 +130,20 @@ class Graph:
         sideways when the drawing is wider than the column. Both are inline
         styles that JupyterLab's sanitizer keeps in an untrusted notebook, and
         neither depends on the Graphviz build (stored outputs compare equal).
+        The wrapper takes keyboard focus, so arrow keys scroll it too.
+
+        The ``<style>`` is ``drawing.css``: in a dark theme the picture is
+        inverted (a trusted notebook applies it; an untrusted one drops it and
+        shows the drawing as drawn; the exported site links the same file).
         """
-        return {"text/html": f'<div style="overflow-x: auto">{self._img("max-width: none")}</div>',
+        return {"text/html": f'<style>{drawing_css()}</style><div style="overflow-x: auto" '
+                             f'tabindex="0">{self._img("max-width: none")}</div>',
                 "text/plain": repr(self)}
 
     def _img(self, style=""):
         alt = html.escape(f"computation graph: {self._description()}")
         style = f' style="{style}"' if style else ""
-        return f'<img src="{svg_data_uri(self.svg())}" alt="{alt}"{style}>'
+        return f'<img class="adnb-drawing" src="{svg_data_uri(self.svg())}" alt="{alt}"{style}>'
 
 
 class SideBySide:
@@ -155,7 +169,8 @@ class SideBySide:
             f'<figcaption><b>{html.escape(caption)}</b></figcaption>'
             f'{graph._img("max-width: 100%")}</figure>'
             for caption, graph in self.drawings.items())
-        row = f'<div style="display: flex; align-items: flex-start">{figures}</div>'
+        row = (f'<style>{drawing_css()}</style>'
+               f'<div style="display: flex; align-items: flex-start">{figures}</div>')
         return {"text/html": row, "text/plain": repr(self)}
 
 

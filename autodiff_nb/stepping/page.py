@@ -41,7 +41,7 @@ import weakref
 from collections import Counter
 from importlib import resources
 
-from ..drawing.graph import svg_data_uri, svg_width
+from ..drawing.graph import drawing_css, svg_data_uri, svg_width
 
 # The size, in CSS px, under which a drawing's text (its numbers and names) is no longer
 # comfortable to read: a drawing is shown whole, scaled to its column, only down to the
@@ -76,6 +76,11 @@ NO_SCRIPT_NOTE = ("Scripts are off, so this shows the finished backward pass (th
 def static_text(name):
     """A file of ``autodiff_nb/static`` (the player's JS and CSS)."""
     return resources.files("autodiff_nb").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def stylesheet():
+    """The stepper's CSS: its own layout, and the dark theme it shares with every drawing."""
+    return static_text("stepper.css") + drawing_css()
 
 
 def frame_label(stepper, k):
@@ -126,6 +131,10 @@ def graph_html(stepper, k, *, still=False, marker=False):
     fits the drawing to its column down to that scale, and scrolls below.
     ``marker``: a point on the operation of the step (``adnb-marker``),
     which the live widget's scroll box snaps to.
+
+    The still's area is the page's scroll box (the live widget's box is its
+    own), so it takes keyboard focus: with scripts off, arrow keys scroll it;
+    in the player they still step, and the view follows the step.
     """
     svg = stepper.svg(k)
     width = svg_width(svg)
@@ -136,7 +145,8 @@ def graph_html(stepper, k, *, still=False, marker=False):
     at = stepper.restyler.position(k) if marker else None
     point = (f'<div class="adnb-marker" style="left: {100 * at[0]:.2f}%; top: {100 * at[1]:.2f}%">'
              f'</div>' if at else "")
-    return f'<div class="adnb-graph"{size}>{svg_image(svg) if still else svg}{point}</div>'
+    focus = ' tabindex="0"' if still else ""
+    return f'<div class="adnb-graph"{size}{focus}>{svg_image(svg) if still else svg}{point}</div>'
 
 
 def panel_html(stepper, k):
@@ -232,7 +242,7 @@ def stepper_html(stepper):
         f'<div class="adnb-stepper adnb-nojs" id="{root_id}" data-step="{last}" '
         f'data-start="{stepper.step}" tabindex="0" role="group" '
         f'aria-label="reverse-pass stepper: arrow keys step, Space plays">'
-        f'<style>{static_text("stepper.css")}</style>'
+        f'<style>{stylesheet()}</style>'
         f'<div class="adnb-nojs-note">{html.escape(NO_SCRIPT_NOTE)}</div>'
         f'{body_html(stepper, last, still=True)}{legend_html(stepper.forward is not None)}'
         f'<script type="application/json" class="adnb-data">{data_json}</script>'

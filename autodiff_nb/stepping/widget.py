@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ipywidgets as W
 
-from .page import frame_label, graph_html, legend_html, panel_html, static_text
+from .page import frame_label, graph_html, legend_html, panel_html, stylesheet
 
 
 class StepperWidget:
@@ -55,7 +55,7 @@ class StepperWidget:
         self.follow.observe(lambda change: self._follow(change["new"]), names="value")
         self._follow(True)
         self.panel = W.HTML(layout=W.Layout(flex="0 0 340px", max_width="100%", margin="0 0 0 12px"))
-        style = W.HTML(f"<style>{static_text('stepper.css')}</style>")
+        style = W.HTML(f"<style>{stylesheet()}</style>")
         for action, button in self.buttons.items():
             button.on_click(lambda _, action=action: self.act(action))
         self.slider.observe(lambda change: self._shown(change["new"]), names="value")
