@@ -7,7 +7,7 @@ import pytest
 import autodiff_nb as ad
 from autodiff_nb import nn
 from autodiff_nb.core.tape import tape_of
-from autodiff_nb.recurrent import gru_step
+from autodiff_nb.recurrent import gru_step, split_weights
 
 torch = pytest.importorskip("torch")
 TOL = 1e-10
@@ -142,7 +142,8 @@ def test_gru_cell_gradients_pass_gradcheck():
     x = np.random.default_rng(5).standard_normal((2, 2))
 
     def loss(w_ih, w_hh, h):
-        return gru_step(x, h, w_ih, w_hh, cell.bias_ih.data, cell.bias_hh.data)
+        biases = ad.Tensor(cell.bias_ih.data), ad.Tensor(cell.bias_hh.data)
+        return gru_step(x, h, *split_weights("GRU", w_ih, w_hh, *biases))
 
     h = np.random.default_rng(6).standard_normal((2, 3))
     assert ad.gradcheck(loss, cell.weight_ih.data, cell.weight_hh.data, h)
