@@ -29,7 +29,8 @@ HERE = Path(__file__).resolve().parent
 # One link of the chain is h = tanh(h * w + b) on 1-element arrays (3 recorded
 # operations), forward and backward; one MLP step is bench_engine.py's model
 # (64-128-64-10, tanh, log-softmax cross-entropy, batch 32) with an SGD update
-# written as ``p.data -= lr * p.grad``.
+# written as ``p.data -= lr * p.grad``; one GRU pass is bench_rnn.py's (50 steps, batch 32,
+# input 32, hidden 64, forward and backward).
 WORKLOAD = r'''
 import gc
 import sys
@@ -50,6 +51,15 @@ if kind == "chain":
         h = ad.tanh(h * w + b)
     if n:
         h.sum().backward()
+elif kind == "gru":
+    rng = np.random.default_rng(0)
+    gru = ad.nn.GRU(32, 64, seed=0)
+    x, v = rng.standard_normal((50, 32, 32)), rng.standard_normal((50, 32, 64))
+    for _ in range(n):
+        out, _ = gru(x)
+        (out * v).sum().backward()
+        for p in gru.parameters():
+            p.grad = None
 else:
     rng = np.random.default_rng(0)
     x, y = ad.Tensor(rng.standard_normal((32, 64))), rng.integers(0, 10, 32)
@@ -91,12 +101,14 @@ def main() -> int:
                         help="checkout whose autodiff_nb to import (default: this one)")
     parser.add_argument("--chain-links", type=int, default=1500)
     parser.add_argument("--mlp-steps", type=int, default=40)
+    parser.add_argument("--gru-passes", type=int, default=3)
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("bench_instructions: valgrind is not installed (apt install valgrind)")
     print(f"| workload ({args.source}) | instructions per unit |\n|---|---:|")
     for kind, n, unit in (("chain", args.chain_links, "chain link (3 operations)"),
-                          ("mlp", args.mlp_steps, "MLP step, batch 32")):
+                          ("mlp", args.mlp_steps, "MLP step, batch 32"),
+                          ("gru", args.gru_passes, "GRU pass, 50 steps (bench_rnn.py)")):
         per_unit = (count(args.source, kind, n) - count(args.source, kind, 0)) / n
         print(f"| {unit} | {per_unit / 1e3:,.1f} K |")
     return 0

@@ -1,13 +1,15 @@
 """Recurrent layers against PyTorch in float64: outputs and every parameter's gradient."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 import autodiff_nb as ad
 from autodiff_nb import nn
 from autodiff_nb.core.tape import tape_of
-from autodiff_nb.recurrent import gru_step
+from autodiff_nb.recurrent import gru_step, split_weights
 
 torch = pytest.importorskip("torch")
 TOL = 1e-10
@@ -142,7 +144,8 @@ def test_gru_cell_gradients_pass_gradcheck():
     x = np.random.default_rng(5).standard_normal((2, 2))
 
     def loss(w_ih, w_hh, h):
-        return gru_step(x, h, w_ih, w_hh, cell.bias_ih.data, cell.bias_hh.data)
+        biases = ad.Tensor(cell.bias_ih.data), ad.Tensor(cell.bias_hh.data)
+        return gru_step(x, h, *split_weights("GRU", w_ih, w_hh, *biases))
 
     h = np.random.default_rng(6).standard_normal((2, 3))
     assert ad.gradcheck(loss, cell.weight_ih.data, cell.weight_hh.data, h)
@@ -219,3 +222,56 @@ def test_an_empty_sequence_is_refused_by_name(batch_first):
     empty = np.zeros((2, 0, 3)) if batch_first else np.zeros((0, 2, 3))
     with pytest.raises(ad.ShapeError, match="GRU: the sequence is empty.*at least one time step"):
         gru(ad.Tensor(empty))
+
+
+def _open_cluster(svg):
+    return re.search(r'<svg data-adnb-open="([^"]*)"', svg).group(1)
+
+
+def test_stepper_folds_every_time_step_but_the_current_one_at_20_steps():
+    rnn = nn.RNN(2, 3, seed=0)
+    _, h = rnn(ad.Tensor(np.random.default_rng(0).standard_normal((20, 1, 2))))
+    stepper = ad.step_through(h.sum(), forward=True)
+    drawing = stepper.frame(0)
+    members = drawing.cluster_members()
+    assert len(members) == 20
+    cluster_of = {e: c for c, elements in members.items() for e in elements}
+    data = stepper.restyler.browser_data()
+    steps = 0
+    for k in range(len(stepper)):
+        state = stepper.snapshot(k)
+        record = state.step.record if state.step else state.record
+        svg = stepper.svg(k)
+        opened = _open_cluster(svg)
+        assert data["open"][k] == opened
+        own = cluster_of.get(drawing.id_of(record)) if record else None
+        if own:                       # an operation of a time step opens that step
+            steps += 1
+            assert opened == own
+            around = [drawing.id_of(t) for t in (*record.inputs, record.output())]
+            assert data["marks"][k]["adnb-shown"] == [node for node in around if node]
+        else:                         # the loss and the stack keep the step open before them
+            assert opened == (data["open"][k - 1] if k else data["open"][k + 1])
+    assert steps == 2 * 4 * 20        # 4 operations per step, forward and backward
+    # Every node and edge inside a step carries its step's class, and the style folds
+    # exactly the steps that are not open.
+    svg = stepper.svg(30)
+    for cluster, elements in members.items():
+        for element in elements:
+            assert re.search(rf'<g id="{element}" class="(node|edge)[^"]*adnb-in-{cluster}\b', svg)
+        assert f'svg:not([data-adnb-open="{cluster}"]) .adnb-in-{cluster}:not(.adnb-shown)' in svg
+
+
+def test_folding_is_deterministic_and_absent_without_time_steps():
+    def page():
+        rnn = nn.RNN(1, 2, seed=0)
+        _, h = rnn(ad.Tensor(np.ones((3, 1, 1))))
+        stepper = ad.step_through(h.sum())
+        frames = [stepper.svg(k) for k in range(len(stepper))]
+        return [svg.replace(stepper.prefix, "P_") for svg in frames], repr(
+            stepper.restyler.browser_data()).replace(stepper.prefix, "P_")
+    assert page() == page()
+    plain = ad.step_through((ad.Tensor([1.0, 2.0], requires_grad=True) * 2).sum())
+    assert "data-adnb-open" not in plain.svg(1) and "adnb-in-" not in plain.svg(1)
+    assert "open" not in plain.restyler.browser_data()
+    assert all("adnb-shown" not in marks for marks in plain.restyler.browser_data()["marks"])

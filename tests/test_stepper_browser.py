@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import autodiff_nb as ad
@@ -485,3 +486,36 @@ def test_a_drawing_fits_whole_when_it_can_and_cues_what_lies_beyond(tmp_path, fi
     look = mlp.evaluate(LOOK)
     assert look["scale"] < look["legible"] and "adnb-more" not in mlp.evaluate(cue)
     assert log.errors == [] and log.network == []
+
+
+def test_an_unrolled_rnn_shows_only_the_current_time_step_open(tmp_path, open_offline):
+    rnn = ad.nn.RNN(2, 3, seed=0)
+    _, h = rnn(ad.Tensor(np.random.default_rng(0).standard_normal((5, 1, 2))))
+    stepper = ad.step_through(h.sum(), forward=True)
+    members = stepper.frame(0).cluster_members()
+    path = tmp_path / "rnn.html"
+    path.write_text('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+                    f'<title>rnn stepper</title></head><body>{stepper.to_html()}</body></html>',
+                    encoding="utf-8")
+    page, log = open_offline(path.as_uri())
+    root = page.locator(".adnb-stepper")
+    svg = root.locator("svg").first
+
+    def opacity(element):
+        return float(svg.locator(f'g[id="{element}"]').evaluate("g => getComputedStyle(g).opacity"))
+
+    first, *others = list(members)
+    middle = len(stepper) - 12              # a reverse step inside a time step
+    for k in (1, middle, len(stepper) - 1):
+        page.evaluate(f"document.querySelector('.adnb-stepper').adnbPlayer.go({k})")
+        opened = svg.get_attribute("data-adnb-open")
+        assert opened == stepper.restyler.open[k] and opened in members
+        current = current_op(root)
+        assert current in members[opened] and opacity(current) == 1.0
+        shown = set(stepper.restyler.marks[k]["adnb-shown"])
+        for cluster, elements in members.items():
+            for element in elements[:3]:
+                expected = 1.0 if cluster == opened or element in shown else 0.2
+                assert opacity(element) == pytest.approx(expected), (k, element)
+        helpers.save_screenshot(page, f"stepper_rnn_frame{k}")
+    assert log.network == [] and log.errors == []

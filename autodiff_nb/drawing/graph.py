@@ -61,6 +61,19 @@ class Graph:
         """Every operation node's id (``op…`` or ``scope…``), in drawing order (prefixed)."""
         return [self.prefix + op.id for op in self._scene.ops]
 
+    def cluster_members(self):
+        """{cluster id: ids of what is drawn inside it}: its value and operation nodes and
+        the edges of its operations (prefixed); empty without clusters."""
+        members = {self.prefix + c.id: [] for c in self._scene.clusters}
+        for node in self._scene.values:
+            if node.cluster:
+                members[self.prefix + node.cluster].append(self.prefix + node.id)
+        for op in self._scene.ops:
+            if op.cluster:
+                edges = [f"{op.id}_in{i}" for i in range(len(op.inputs))] + [f"{op.id}_out"]
+                members[self.prefix + op.cluster] += [self.prefix + e for e in [op.id, *edges]]
+        return members
+
     # --- rendering ---------------------------------------------------------
     def render(self, format="svg", *, program=None, timeout=None) -> bytes:
         """The drawing as bytes in any format the Graphviz program writes (svg, png, pdf...)."""

@@ -21,7 +21,8 @@
   "use strict";
   if (window.adnbStepper) { return; }
 
-  var MARKS = ["adnb-current", "adnb-sent", "adnb-arriving", "adnb-wrote", "adnb-accumulated"];
+  var MARKS = ["adnb-current", "adnb-sent", "adnb-arriving", "adnb-wrote", "adnb-accumulated",
+               "adnb-shown"];
   var STATES = ["adnb-blank", "adnb-partial", "adnb-final"];
   var XLINK = "http://www.w3.org/1999/xlink";
 
@@ -264,6 +265,8 @@
         if (element) { element.classList.add(cls); }
       }
     }
+    // An unrolled RNN: every time step but this frame's is folded (restyle.py, FOLD_STYLE).
+    if (data.open && this.svg) { this.svg.setAttribute("data-adnb-open", data.open[k]); }
     this.reveal(marks);
     this.panel.innerHTML = data.panels[k];
     this.cue();

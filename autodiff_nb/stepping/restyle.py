@@ -12,6 +12,15 @@ between frames. ``Restyler`` cuts that SVG into literal pieces and *slots*:
   wrote it with "=" or "+=", ``adnb-arriving`` for the output's cell),
 * the cell's tooltip and the text of each of its numbers.
 
+Time steps (an unrolled RNN drawn with one cluster per step) are *folded*:
+every node and edge inside a step's cluster carries the class
+``adnb-in-<cluster id>``, the ``<svg>`` says which step is open
+(``data-adnb-open``), and ``FOLD_STYLE`` fades the other steps and hides
+their numbers, unless a node is one the frame's operation reads or writes
+(``adnb-shown``). One attribute per frame, so frames stay as cheap as
+before; the layout is the one drawing (a drawing per open step, with the
+others as boxes, took Graphviz 2.6 s per step at 20 steps).
+
 In forward mode (``step_through(loss, forward=True)``) the value cells
 (``v3_value``) are slots too, restyled the same way: blank ("—", grey)
 until the frame that computes them, then their numbers in the
@@ -65,6 +74,12 @@ g[id$="_value"].adnb-final > a > polygon { fill: #ffffff; }
 g[id$="_value"].adnb-final text { fill: #222222; }
 </style>"""
 
+# One block per time-step cluster {c}: faded and without numbers unless open (or shown).
+FOLD_STYLE = """svg:not([data-adnb-open="{c}"]) .adnb-in-{c}:not(.adnb-shown) {{ opacity: 0.2; }}
+svg:not([data-adnb-open="{c}"]) .adnb-in-{c}:not(.adnb-shown) text {{ visibility: hidden; }}
+svg[data-adnb-open="{c}"] g#{c} > path, svg[data-adnb-open="{c}"] g#{c} > polygon {{ stroke: #1971c2; stroke-width: 2px; stroke-dasharray: none; }}
+"""
+
 TEXT_OF = {"grad": GRAD_TEXT, "value": VALUE_TEXT}   # the colour of a cell's numbers
 
 _TAG = re.compile(
@@ -89,17 +104,26 @@ class Restyler:
     timeline starting at frame 0); value cells (``..._value``, forward mode)
     have the same timelines with the value instead of the gradient;
     ``names``: {cell element id: name}; ``marks``: one dict per frame,
-    {class: [element ids]}.
+    {class: [element ids]}; ``folds``: None, or ({cluster id: [element ids
+    inside it]}, [the cluster open at each frame, or ""]).
     """
 
-    def __init__(self, svg, cells, names, marks):
+    def __init__(self, svg, cells, names, marks, folds=None):
         self.marks = marks
         self._svg = svg
         self._positions = {}
         values = any(cell.endswith("_value") for cell in cells)
         parts = ("grad", "value") if values else ("grad",)
         style = SVG_STYLE + "\n" + VALUE_STYLE if values else SVG_STYLE
+        members, self.open = folds or ({}, None)
+        if members:
+            style += "\n<style>\n" + "".join(FOLD_STYLE.format(c=c) for c in members) + "</style>"
         self.pieces, self.base, self.slots = _cut(_with_style(svg, style), parts)
+        for cluster, elements in members.items():
+            for element in elements:
+                slot = self.slots.get(("class", element))
+                if slot is not None:
+                    self.base[slot] += f" adnb-in-{cluster}"
         self.cells = {}
         for cell, timeline in cells.items():
             numbers = self.slots.get(("numbers", cell), [])
@@ -137,6 +161,8 @@ class Restyler:
         out = [""] * (2 * len(values) + 1)
         out[0::2] = self.pieces
         out[1::2] = values
+        if self.open is not None:
+            out[0] = out[0].replace("<svg ", f'<svg data-adnb-open="{self.open[k]}" ', 1)
         return "".join(out)
 
     def position(self, k):
@@ -152,14 +178,18 @@ class Restyler:
 
     # --- browser side: the same data as JSON --------------------------------------
     def browser_data(self):
-        """{"cells": {id: [[frame, texts, state, title], ...]}, "marks": [...]} for stepper.js.
+        """{"cells": {id: [[frame, texts, state, title], ...]}, "marks": [...]} for stepper.js
+        (and "open": the time step open at each frame, when steps are folded).
 
         Cell ids are the ``<g>`` element ids of the SVG (``a_`` + the drawing's cell id).
         """
-        return {"cells": {f"a_{cell}": [list(entry) for entry in entries]
+        data = {"cells": {f"a_{cell}": [list(entry) for entry in entries]
                           for cell, (_, entries, _) in self.cells.items()},
                 "marks": [{cls: [_element_id(e, self.slots) for e in ids]
                            for cls, ids in marks.items()} for marks in self.marks]}
+        if self.open is not None:
+            data["open"] = self.open
+        return data
 
 
 def _centre(svg, node):

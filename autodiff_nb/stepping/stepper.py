@@ -73,7 +73,8 @@ def time_step_clusters(records):
 
     Every operation stays its own node (the stepper highlights one at a time);
     the cluster only groups the operations of one step, so the drawing reads
-    left to right through time. Without time steps nothing is grouped.
+    left to right through time. Without time steps nothing is grouped. The
+    stepper then folds every step but the current one (``Stepper._folds``).
     """
     steps = sorted({name for record in records for name in record.scope
                     if TIME_STEP.match(str(name))}, key=lambda name: int(name[2:]))
@@ -173,7 +174,7 @@ class Stepper:
         """The one rendering as a template (renders it on first use)."""
         if self._restyler is None:
             self._restyler = Restyler(self._graph.svg(), self._cell_timelines(),
-                                      self._cell_names(), self._marks())
+                                      self._cell_names(), self._marks(), self._folds())
         return self._restyler
 
     def svg(self, k=None):
@@ -223,6 +224,31 @@ class Stepper:
         return {self._cell(key, part): self.names[key]
                 for key in self.replay.tensors for part in parts}
 
+    def _records(self):
+        """The operation of every frame, in frame order (None for frames without one)."""
+        forward = [None] + list(self.forward.records) if self.forward else []
+        return forward + [None] + [step.record for step in self.replay.steps]
+
+    def _folds(self):
+        """The time steps to fold (``Restyler``'s ``folds``): None when nothing is grouped.
+
+        Frame k opens the time step its operation was recorded in. A frame
+        whose operation belongs to no step (the loss, the stack of outputs,
+        "before backward") keeps the step open before it; frames before any
+        step open the first step to come.
+        """
+        members = self._graph.cluster_members()
+        if not members:
+            return None
+        cluster_of = {element: cluster for cluster, elements in members.items()
+                      for element in elements}
+        opened = [cluster_of.get(self._graph.id_of(record)) if record else None
+                  for record in self._records()]
+        first = next((c for c in opened if c), "")
+        for k, cluster in enumerate(opened):
+            opened[k] = cluster or (opened[k - 1] if k else first)
+        return members, opened
+
     def _marks(self):
         """Per frame, {class: [element ids]}: the operation visited and where its gradients go.
 
@@ -236,7 +262,8 @@ class Stepper:
             marks.append({"adnb-current": [op],
                           "adnb-arriving": [f"{op}_in{i}" for i in range(len(record.inputs))],
                           "adnb-sent": [f"{op}_out"],
-                          "adnb-wrote": [self._cell(record.output()._id, "value")]})
+                          "adnb-wrote": [self._cell(record.output()._id, "value")],
+                          **self._shown(record)})
         if self.forward:
             marks.append({})   # before backward
         for step in self.replay.steps:
@@ -249,8 +276,16 @@ class Stepper:
             marks.append({"adnb-current": [op], "adnb-sent": sent,
                           "adnb-arriving": [f"{op}_out", self._cell(output._id)],
                           "adnb-wrote": [c for c in wrote if c not in added],
-                          "adnb-accumulated": added})
+                          "adnb-accumulated": added, **self._shown(step.record)})
         return marks
+
+    def _shown(self, record):
+        """With folded time steps, the value nodes an operation reads and writes stay visible
+        (``adnb-shown``), though one of them may sit in another step; else no mark."""
+        if not self._grouping["collapse"]:
+            return {}
+        nodes = [self._graph.id_of(t) for t in (*record.inputs, record.output())]
+        return {"adnb-shown": [node for node in nodes if node]}
 
     # --- display --------------------------------------------------------------
     @property
