@@ -30,7 +30,7 @@ from bleach.css_sanitizer import CSSSanitizer
 from bs4 import BeautifulSoup
 
 from .stepping.page import script_json
-from .stepping.restyle import SVG_STYLE, VALUE_STYLE
+from .stepping.restyle import FOLD_STYLE, SVG_STYLE, VALUE_STYLE
 
 __all__ = ["safe_html", "safe_svg"]
 
@@ -160,14 +160,21 @@ def safe_svg(svg):
     return ET.tostring(root, encoding="unicode")
 
 
-# The one stylesheet a drawing may keep: the package's own frame styles (the current
-# operation, the gradients sent, blank and final cells), word for word.
+# The stylesheets a drawing may keep: the package's own frame styles (the current
+# operation, the gradients sent, blank and final cells), word for word, and the folding
+# of an unrolled RNN's time steps: FOLD_STYLE's block for each cluster, nothing else.
 OWN_SVG_STYLES = {style[len("<style>"):-len("</style>")] for style in (SVG_STYLE, VALUE_STYLE)}
+_CLUSTER = re.compile(r'svg:not\(\[data-adnb-open="([A-Za-z0-9_]+)"\]\)')
 
 
 def _own_style(element):
-    return (_local(element.tag) == "style" and len(element) == 0
-            and element.text in OWN_SVG_STYLES)
+    if _local(element.tag) != "style" or len(element) or element.text is None:
+        return False
+    text = element.text
+    if text in OWN_SVG_STYLES:
+        return True
+    folds = "".join(FOLD_STYLE.format(c=c) for c in dict.fromkeys(_CLUSTER.findall(text)))
+    return bool(folds) and text == "\n" + folds
 
 
 def _local(tag):

@@ -144,3 +144,22 @@ def test_a_drawing_keeps_its_own_frame_styles_and_no_other():
     assert "<style" not in safe_svg(hostile) and "x.example" not in safe_svg(hostile)
     extra = svg.replace(SVG_STYLE, SVG_STYLE + '<style>text { fill: red }</style>')
     assert safe_svg(extra).count("<style>") == 1 and "fill: red" not in safe_svg(extra)
+
+
+def test_an_unrolled_rnns_folding_style_is_kept_and_nothing_slipped_into_it():
+    """The site keeps the stepper's per-time-step folding, generated for this drawing's
+    clusters, and drops the style when anything else is in it."""
+    from autodiff_nb.sanitize import safe_svg
+    rnn = ad.nn.RNN(2, 3, seed=0)
+    _, h = rnn(ad.Tensor(np.random.default_rng(0).standard_normal((3, 1, 2))))
+    svg = ad.step_through(h.sum()).svg(1)
+    svg = svg[svg.index("<svg"):]
+    fold = svg[svg.index("<style>\nsvg:not("):]
+    fold = fold[:fold.index("</style>") + len("</style>")]
+    assert fold.count('svg:not([data-adnb-open="') == 2 * 3          # two lines per step
+    kept = safe_svg(svg)
+    assert kept.count("<style>") == 2 and "opacity: 0.2" in kept     # frame styles + folding
+    tampered = svg.replace(fold, fold.replace("opacity: 0.2;", "background: url(//x.example/a);"))
+    assert "x.example" not in safe_svg(tampered) and safe_svg(tampered).count("<style>") == 1
+    smuggled = svg.replace(fold, fold.replace("</style>", "text { fill: red }\n</style>"))
+    assert "fill: red" not in safe_svg(smuggled)
