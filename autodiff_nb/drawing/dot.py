@@ -73,7 +73,7 @@ class DotWriter:
     """Turn one scene into DOT, with the options that only affect looks."""
 
     def __init__(self, scene, *, prefix="", rankdir="LR", values=True, shapes=True,
-                 highlight=(), legend=False, thumbnails=True):
+                 highlight=(), legend=False, thumbnails=True, numbers=None):
         self.scene = scene
         self.thumbnails = thumbnails
         self.prefix = prefix
@@ -82,6 +82,17 @@ class DotWriter:
         self.shapes = shapes
         self.legend = legend
         self.lit_values, self.lit_ops = _resolve_highlight(scene, highlight)
+        self.numbers = numbers or fmt.fitted(self._shown_arrays())
+
+    def _shown_arrays(self):
+        """Every value and gradient the drawing writes numbers for (what its format tells apart)."""
+        grads = self.scene.grads or {}
+        for node in self.scene.values:
+            if self.values:
+                yield node.tensor._data
+            if node.tensor._id in grads and node.kind != "const":
+                grad = grads[node.tensor._id]
+                yield np.asarray(getattr(grad, "_data", grad))
 
     # --- the whole graph ---------------------------------------------------
     def source(self) -> str:
@@ -209,22 +220,23 @@ class DotWriter:
         """The tooltip's text: the numbers, or a summary beside a heatmap."""
         if self.thumbnails and heatmap.wants_thumbnails(array):
             return (f"shape {fmt.shape(array.shape)}: "
-                    + ", ".join(f"{label} {x}" for label, x in fmt.summary(array)))
-        return _full(array)
+                    + ", ".join(f"{label} {x}" for label, x in fmt.summary(array, self.numbers)))
+        return "freed" if array is None else fmt.full_text(array, self.numbers)
 
     def _numbers(self, array, color):
         if self.thumbnails and heatmap.wants_thumbnails(array):
-            return heatmap.thumbnails(array, LABEL_TEXT)
+            return heatmap.thumbnails(array, LABEL_TEXT, self.numbers)
         if array is None:
             return f'<FONT COLOR="{MISSING_TEXT}">freed</FONT>'
         if array.size == 0:
             return f'<FONT COLOR="{color}">(empty)</FONT>'
         if array.size <= fmt.MATRIX_LIMIT:
-            rows = [[f'<FONT COLOR="{color}">{x}</FONT>' for x in row] for row in fmt.matrix(array)]
+            rows = [[f'<FONT COLOR="{color}">{x}</FONT>' for x in row]
+                    for row in fmt.matrix(array, self.numbers)]
             return _grid(rows, gap=7)
         small = f'<FONT POINT-SIZE="9" COLOR="{LABEL_TEXT}">{{}}</FONT>'
         pairs = [[small.format(label), f'<FONT COLOR="{color}">{x}</FONT>']
-                 for label, x in fmt.summary(array)]
+                 for label, x in fmt.summary(array, self.numbers)]
         return _grid([pairs[0] + pairs[2], pairs[1] + pairs[3]], gap=4)
 
     # --- operation nodes ---------------------------------------------------
@@ -239,7 +251,7 @@ class DotWriter:
                     # wide margin: Graphviz measures bold text narrower than browsers draw it
                     f'penwidth={width if lit else 1.5}, margin="0.24,0.06", label={label}];')
         record = op.records[0]
-        detail = _params(record.params)
+        detail = _params(record.params, self.numbers)
         label = f'<FONT COLOR="{OP_TEXT}">{text(record.primitive.symbol)}</FONT>'
         if detail:
             label += f'<BR/><FONT POINT-SIZE="8" COLOR="{LABEL_TEXT}">{text(detail)}</FONT>'
@@ -295,11 +307,7 @@ def _grid(rows, gap, align="RIGHT"):
                       + "</TR>" for row in rows) + "</TABLE>")
 
 
-def _full(array):
-    return "freed" if array is None else fmt.full_text(array)
-
-
-def _params(params):
+def _params(params, numbers):
     """An operation's parameters, short: ``axis=1``, ``exponent=2``; arrays by their shape."""
     parts = []
     for key, value in params.items():
@@ -308,7 +316,7 @@ def _params(params):
         if isinstance(value, np.ndarray):
             value = f"array {fmt.shape(value.shape)}"
         elif isinstance(value, float):
-            value = fmt.number(value)
+            value = numbers.number(value)
         else:
             value = repr(value)
         parts.append(f"{key}={value}")

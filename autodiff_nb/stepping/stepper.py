@@ -28,8 +28,10 @@ import itertools
 from dataclasses import replace
 
 from ..draw import draw
+from ..core.number_format import REAL_MINUS, NumberFormat
 from ..core.tape import backward_steps, tape_of
-from .explain import TIME_STEP, explain, explain_forward
+from ..drawing import formatting as fmt
+from .explain import TIME_STEP, explain, explain_forward, shown_numbers
 from .frames import ForwardPass, Replay
 from .restyle import Restyler
 
@@ -98,19 +100,41 @@ class Stepper:
         self.forward_frames = len(self.forward) if forward else 0  # frames before the reverse pass
         self.prefix = f"adnb{next(_stepper_numbers)}_"   # deterministic: same program, same ids
         self._grouping = time_step_clusters(records)
+        self.numbers = self._fitted_numbers()
         self._graph = draw(self._target, grads=self.replay.final_gradients(), max_nodes=None,
-                           thumbnails=False, id_prefix=self.prefix, **self._grouping)
+                           thumbnails=False, id_prefix=self.prefix, numbers=self.numbers,
+                           **self._grouping)
         self.names = self._names()
         self.explanations = [explain(k, self.replay.steps[k - 1] if k else None, self.names,
-                                     len(self.replay) - 1, self.replay.root, self.replay.seed)
+                                     len(self.replay) - 1, self.replay.root, self.replay.seed,
+                                     self.numbers)
                              for k in range(len(self.replay))]
         if forward:
             self.explanations[:0] = [explain_forward(j, self.forward.records[j - 1] if j else None,
-                                                     self.names, len(self.forward) - 1)
+                                                     self.names, len(self.forward) - 1,
+                                                     self.numbers)
                                      for j in range(len(self.forward))]
         self._restyler = None
         self._step = self._index(start)
         self._widget = None
+
+    def _fitted_numbers(self):
+        """One ``NumberFormat`` for every frame's cells and every panel: digits enough to tell
+        apart all the numbers the stepper shows, so a value reads the same wherever it appears."""
+        replay = self.replay
+        cells = [tensor._data for tensor in replay.tensors.values()]
+        cells += [grad for key in replay.tensors for _, grad, _ in replay.timeline(key)]
+        panels = [replay.seed]
+        for step in replay.steps:
+            panels.append(step.grad_output)
+            panels += [array for update in step.updates
+                       for array in (update.sent, update.before, update.after)]
+        for record in replay.records:
+            panels += [tensor._data for tensor in record.inputs]
+            panels += [value for value in record.params.values() if isinstance(value, float)]
+        return NumberFormat.fitted([fmt.shown(a) for a in cells]
+                                   + [shown_numbers(a) for a in panels if a is not None],
+                                   minus=REAL_MINUS)
 
     def _names(self):
         """{tensor id: name}: its own name, else the drawing's ``v3``."""
@@ -173,7 +197,7 @@ class Stepper:
         """The one rendering as a template (renders it on first use)."""
         if self._restyler is None:
             self._restyler = Restyler(self._graph.svg(), self._cell_timelines(),
-                                      self._cell_names(), self._marks())
+                                      self._cell_names(), self._marks(), self.numbers)
         return self._restyler
 
     def svg(self, k=None):
@@ -193,8 +217,8 @@ class Stepper:
         record = state.step.record if state.step else state.record
         highlight = [record] if record else None
         graph = draw(self._target, grads=state.gradients, highlight=highlight, **self._grouping,
-                     thumbnails=False,
-                     max_nodes=None, id_prefix=self.prefix)
+                     thumbnails=False, max_nodes=None, id_prefix=self.prefix,
+                     numbers=self.numbers)
         graph._svg = self.svg(k)
         return graph
 
