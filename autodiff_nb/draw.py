@@ -79,7 +79,8 @@ DEFAULT_MAX_NODES = 200     # nodes drawn by default; the rest is summarised in 
 
 def draw(target, *, values=True, grads=True, shapes=True, highlight=None, collapse=None,
          collapse_mode="box", only_ancestors_of=None, max_nodes=DEFAULT_MAX_NODES,
-         rankdir="LR", legend=False, id_prefix="", thumbnails=True, numbers=None):
+         rankdir="LR", legend=False, id_prefix="", thumbnails=True, numbers=None,
+         widest=None):
     """Draw ``target`` (a Tensor, a list of records, or an engine) as a ``Graph``.
 
     values, grads, shapes: show the forward values, the gradients, the shapes.
@@ -108,6 +109,9 @@ def draw(target, *, values=True, grads=True, shapes=True, highlight=None, collap
     numbers: the ``NumberFormat`` (``autodiff_nb.core.number_format``) to write every number
         with. Default: fitted to the numbers drawn, 4 significant digits or as many
         more as it takes to tell two different values apart, no trailing zeros.
+    widest: for the stepper: {(tensor id, "value" or "grad"): texts} written in those
+        cells instead of their numbers, so that each cell is as wide as the widest text
+        any frame puts there (see ``DotWriter``).
     """
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"draw: rankdir must be 'LR' or 'TB', got {rankdir!r}")
@@ -122,7 +126,7 @@ def draw(target, *, values=True, grads=True, shapes=True, highlight=None, collap
                         auto_collapse_over=AUTO_COLLAPSE_OVER)
     writer = DotWriter(scene, prefix=id_prefix, rankdir=rankdir, values=values, shapes=shapes,
                        highlight=highlight, legend=legend, thumbnails=thumbnails,
-                       numbers=numbers)
+                       numbers=numbers, widest=widest)
     return Graph(writer.source(), scene, id_prefix)
 
 

@@ -70,11 +70,19 @@ def attribute(value) -> str:
 
 
 class DotWriter:
-    """Turn one scene into DOT, with the options that only affect looks."""
+    """Turn one scene into DOT, with the options that only affect looks.
+
+    ``numbers``: the ``NumberFormat`` for every number (default: fitted to those drawn).
+    ``widest``: {(tensor id, "value" or "grad"): texts}, one text per number of that
+    cell, written instead of its numbers. A stepper's frames rewrite the text of
+    the one drawing; drawn with the widest text each cell will ever show, no
+    frame's number runs out of its cell.
+    """
 
     def __init__(self, scene, *, prefix="", rankdir="LR", values=True, shapes=True,
-                 highlight=(), legend=False, thumbnails=True, numbers=None):
+                 highlight=(), legend=False, thumbnails=True, numbers=None, widest=None):
         self.scene = scene
+        self.widest = widest or {}
         self.thumbnails = thumbnails
         self.prefix = prefix
         self.rankdir = rankdir
@@ -183,8 +191,8 @@ class DotWriter:
                 tip += " (changed after this graph was recorded: shown as it is now)"
                 rows.append(f'<TD COLSPAN="2"><FONT POINT-SIZE="8" COLOR="{LABEL_TEXT}">'
                             f'changed since recorded</FONT></TD>')
-            rows.append(self._row(node.id, "value", self._numbers(data, VALUE_TEXT), tip,
-                                  VALUE_FILL))
+            rows.append(self._row(node.id, "value", self._numbers(
+                data, VALUE_TEXT, self.widest.get((tensor._id, "value"))), tip, VALUE_FILL))
         if self.scene.grads is not None and node.kind != "const":
             grad = self.scene.grads.get(tensor._id)
             if grad is None:
@@ -192,8 +200,9 @@ class DotWriter:
                                       f"gradient of {name}: not computed yet", MISSING_FILL))
             else:
                 grad = np.asarray(getattr(grad, "_data", grad))
-                rows.append(self._row(node.id, "grad", self._numbers(grad, GRAD_TEXT),
-                                      f"gradient of {name} = {self._tip(grad)}", GRAD_FILL))
+                rows.append(self._row(node.id, "grad", self._numbers(
+                    grad, GRAD_TEXT, self.widest.get((tensor._id, "grad"))),
+                    f"gradient of {name} = {self._tip(grad)}", GRAD_FILL))
         table = (f'<TABLE BORDER="{width}" STYLE="{style}" COLOR="{border}" BGCOLOR="{fill}" '
                  f'CELLBORDER="0" CELLSPACING="2" CELLPADDING="3">'
                  + "".join(f"<TR>{row}</TR>" for row in rows) + "</TABLE>")
@@ -223,19 +232,21 @@ class DotWriter:
                     + ", ".join(f"{label} {x}" for label, x in fmt.summary(array, self.numbers)))
         return "freed" if array is None else fmt.full_text(array, self.numbers)
 
-    def _numbers(self, array, color):
+    def _numbers(self, array, color, texts=None):
+        """The numbers of a cell; ``texts`` (one per number) written instead, see ``widest``."""
         if self.thumbnails and heatmap.wants_thumbnails(array):
             return heatmap.thumbnails(array, LABEL_TEXT, self.numbers)
         if array is None:
             return f'<FONT COLOR="{MISSING_TEXT}">freed</FONT>'
         if array.size == 0:
             return f'<FONT COLOR="{color}">(empty)</FONT>'
+        replaced = iter(texts or ())
         if array.size <= fmt.MATRIX_LIMIT:
-            rows = [[f'<FONT COLOR="{color}">{x}</FONT>' for x in row]
+            rows = [[f'<FONT COLOR="{color}">{text(next(replaced, x))}</FONT>' for x in row]
                     for row in fmt.matrix(array, self.numbers)]
             return _grid(rows, gap=7)
         small = f'<FONT POINT-SIZE="9" COLOR="{LABEL_TEXT}">{{}}</FONT>'
-        pairs = [[small.format(label), f'<FONT COLOR="{color}">{x}</FONT>']
+        pairs = [[small.format(label), f'<FONT COLOR="{color}">{text(next(replaced, x))}</FONT>']
                  for label, x in fmt.summary(array, self.numbers)]
         return _grid([pairs[0] + pairs[2], pairs[1] + pairs[3]], gap=4)
 

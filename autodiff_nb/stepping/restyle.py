@@ -226,6 +226,14 @@ def _cut(svg, parts):
     return pieces, base, slots
 
 
+def cell_texts(array, numbers):
+    """The texts of a cell's numbers, in drawing order: its elements, or its summary."""
+    array = np.asarray(array)
+    if array.size <= fmt.MATRIX_LIMIT:
+        return [x for row in fmt.matrix(array, numbers) for x in row]
+    return [x for _, x in fmt.summary(array, numbers)]
+
+
 def _entry(k, array, final, name, count, numbers, value=False):
     """One timeline entry: (frame, number texts, state index, tooltip).
 
@@ -236,10 +244,7 @@ def _entry(k, array, final, name, count, numbers, value=False):
         what = name if value else f"gradient of {name}"
         return (k, [BLANK] + [""] * (count - 1), 0, f"{what}: not computed yet")
     array = np.asarray(array)
-    if array.size <= fmt.MATRIX_LIMIT:
-        texts = [x for row in fmt.matrix(array, numbers) for x in row]
-    else:
-        texts = [x for _, x in fmt.summary(array, numbers)]
+    texts = cell_texts(array, numbers)
     state = 2 if final else 1
     if value:
         return (k, texts, state, f"{name} = {fmt.full_text(array, numbers)}")

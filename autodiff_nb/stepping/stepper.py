@@ -33,7 +33,7 @@ from ..core.tape import backward_steps, tape_of
 from ..drawing import formatting as fmt
 from .explain import TIME_STEP, explain, explain_forward, shown_numbers
 from .frames import ForwardPass, Replay
-from .restyle import Restyler
+from .restyle import Restyler, cell_texts
 
 _stepper_numbers = itertools.count(1)
 
@@ -101,9 +101,10 @@ class Stepper:
         self.prefix = f"adnb{next(_stepper_numbers)}_"   # deterministic: same program, same ids
         self._grouping = time_step_clusters(records)
         self.numbers = self._fitted_numbers()
+        # Each cell drawn with the widest text any frame writes there: none overflows.
         self._graph = draw(self._target, grads=self.replay.final_gradients(), max_nodes=None,
                            thumbnails=False, id_prefix=self.prefix, numbers=self.numbers,
-                           **self._grouping)
+                           widest=self._widest_texts(), **self._grouping)
         self.names = self._names()
         self.explanations = [explain(k, self.replay.steps[k - 1] if k else None, self.names,
                                      len(self.replay) - 1, self.replay.root, self.replay.seed,
@@ -226,21 +227,37 @@ class Stepper:
         node = self._graph.id_of(self.replay.tensors[key])
         return f"{node}_{part}" if node else None
 
-    def _cell_timelines(self):
-        """Gradient cells (blank until the reverse pass writes them); value cells in forward mode."""
+    def _timelines(self):
+        """{(tensor id, "grad" or "value"): [(frame, array or None, final), ...]}: gradient
+        cells (blank until the reverse pass writes them); value cells in forward mode."""
         cells = {}
         shift = self.forward_frames
         for key, tensor in self.replay.tensors.items():
-            cell = self._cell(key)
-            if cell is None:
-                continue
-            cells[cell] = [(0, None, False)] + [(k + shift, grad, final)
-                                                for k, grad, final in self.replay.timeline(key) if k]
+            cells[key, "grad"] = [(0, None, False)] + [
+                (k + shift, grad, final) for k, grad, final in self.replay.timeline(key) if k]
             if self.forward:
                 shown = self.forward.shown_from(key)
-                cells[self._cell(key, "value")] = [(0, None, False)] * (shown > 0) + [
+                cells[key, "value"] = [(0, None, False)] * (shown > 0) + [
                     (shown, tensor._data, True)]
         return cells
+
+    def _cell_timelines(self):
+        """The timelines keyed by the drawing's cell ids (cells not drawn left out)."""
+        return {self._cell(key, part): timeline
+                for (key, part), timeline in self._timelines().items() if self._cell(key, part)}
+
+    def _widest_texts(self):
+        """{(tensor id, part): the widest text each number of the cell shows in any frame}."""
+        widest = {}
+        for cell, timeline in self._timelines().items():
+            for _, array, _ in timeline:
+                if array is None:
+                    continue
+                texts = cell_texts(array, self.numbers)
+                old = widest.setdefault(cell, texts)
+                if len(old) == len(texts):
+                    widest[cell] = [max(a, b, key=len) for a, b in zip(old, texts)]
+        return widest
 
     def _cell_names(self):
         parts = ("grad", "value") if self.forward else ("grad",)
