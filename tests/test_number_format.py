@@ -7,7 +7,6 @@ digits needed to tell values apart.
 """
 from __future__ import annotations
 
-import math
 import re
 import sys
 import xml.etree.ElementTree as ET

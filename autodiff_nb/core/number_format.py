@@ -73,9 +73,6 @@ class NumberFormat:
             formatter={kind: lambda x: self.number(x).rjust(width)
                        for kind in ("float_kind", "int_kind", "bool")})
 
-    def with_minus(self, minus) -> "NumberFormat":
-        return NumberFormat(self.digits, minus)
-
     @classmethod
     def fitted(cls, values, minus=MINUS) -> "NumberFormat":
         """The format with the fewest digits (``MIN_DIGITS``..``MAX_DIGITS``) that writes
