@@ -17,7 +17,7 @@ import pytest
 
 import autodiff_nb as ad
 from autodiff_nb.core.number_format import (DISPLAY, MAX_DIGITS, MIN_DIGITS, TEXT, NumberFormat,
-                                            digits_to_tell_apart, number_text)
+                                            _dragon4, digits_to_tell_apart, number_text)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_stepper import SEED, lecture_net   # noqa: E402
@@ -46,6 +46,15 @@ def test_float64_is_pythons_g_at_every_precision(digits):
     numbers = NumberFormat(digits)
     for x in samples():
         assert numbers.number(x) == python_g(x, digits), (x, digits)
+
+
+@pytest.mark.parametrize("digits", range(MIN_DIGITS, MAX_DIGITS + 1))
+def test_numpys_dragon4_path_agrees_with_pythons_g_on_float64(digits):
+    """Float32 and subnormals go through NumPy's Dragon4; float64 through Python's format.
+    On float64, the two must give the same text."""
+    for x in samples():
+        if x != 0:
+            assert _dragon4(x, digits) == python_g(x, digits), (x, digits)
 
 
 def test_the_issues_numbers_print_without_trailing_zeros():

@@ -22,9 +22,10 @@ The rule
   digits are the same either way: a panel and a drawing cell showing the
   same value show the same text.
 
-Deterministic: NumPy's ``format_float_positional`` / ``format_float_scientific``
-(Dragon4, exact shortest digits), no locale, no print options, so the text is
-the same bytes on every machine.
+Deterministic: Python's ``format`` (correctly rounded) for float64, NumPy's
+``format_float_positional`` / ``format_float_scientific`` (Dragon4, exact shortest
+digits) for other float types and subnormals; no locale, no print options, so
+the text is the same bytes on every machine.
 """
 from __future__ import annotations
 
@@ -48,6 +49,8 @@ class NumberFormat:
 
     def number(self, x) -> str:
         """One number: a Python or NumPy scalar (bool, int or float) or a one-element array."""
+        if type(x) is float:
+            return self._sign(_float(x, self.digits))
         if isinstance(x, np.ndarray):
             x = x.reshape(())[()]                    # a NumPy scalar: a float32 stays float32
         if isinstance(x, (bool, np.bool_)):
@@ -55,6 +58,22 @@ class NumberFormat:
         if isinstance(x, (int, np.integer)):
             return self._sign(str(int(x)))
         return self._sign(_float(x if isinstance(x, np.floating) else float(x), self.digits))
+
+    def texts(self, array) -> list:
+        """Every element of ``array``, flattened, as text: the same as ``number`` on each,
+        faster for float64 and ints (a drawing writes thousands of numbers in its tooltips)."""
+        array = np.asarray(array)
+        if array.dtype == np.float64 and self.digits <= 15:
+            spec = _G[self.digits]
+            texts = [format(x, spec) if abs(x) >= _SMALLEST_NORMAL else _float(x, self.digits)
+                     for x in array.ravel().tolist()]
+        elif array.dtype.kind in "iu":
+            texts = [str(x) for x in array.ravel().tolist()]
+        else:
+            return [self.number(x) for x in array.ravel()]
+        if self.minus == MINUS or not texts:
+            return texts
+        return "\n".join(texts).replace("-", self.minus).split("\n")    # one pass, not one per text
 
     def _sign(self, text):
         return text if self.minus == MINUS else text.replace("-", self.minus)
@@ -128,12 +147,28 @@ def _float(x, digits: int) -> str:
     ``x`` a Python float or a NumPy floating scalar (its own precision decides
     the shortest text: a float32 0.1 is "0.1").
     """
+    if (type(x) is float or type(x) is np.float64) and abs(x) >= _SMALLEST_NORMAL \
+            and digits <= 15:
+        # The same text as Dragon4 below, 10x faster: a normal float64 lies so close to its
+        # shortest decimal (<= 15 digits) that rounding it to `digits` digits gives that
+        # decimal whenever it is short enough, and Python's `g` drops the trailing zeros.
+        # inf and -inf come out as "inf" and "-inf".
+        return format(x, _G[digits])
     if math.isnan(x):
         return "nan"
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
     if x == 0:
         return "0"                                   # -0.0 too: it equals 0
+    return _dragon4(x, digits)
+
+
+_G = {digits: f".{digits}g" for digits in range(1, 16)}
+_SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)
+
+
+def _dragon4(x, digits: int) -> str:
+    """NumPy's exact shortest-digits formatting, for any float type (float32 keeps its own)."""
     scientific = np.format_float_scientific(x, precision=digits - 1, unique=True, trim="-")
     exponent = int(scientific[scientific.index("e") + 1:])
     if -4 <= exponent < digits:

@@ -24,8 +24,9 @@ def number(x, numbers: NumberFormat = DISPLAY) -> str:
 
 def numbers_of(array: np.ndarray, numbers: NumberFormat = DISPLAY) -> list:
     """Rows (last axis) of a 1-d or larger array as lists of formatted numbers."""
-    rows = array.reshape(1, -1) if array.ndim == 1 else array.reshape(-1, array.shape[-1])
-    return [[numbers.number(x) for x in row] for row in rows]
+    per_row = array.shape[-1] if array.ndim else 1
+    texts = numbers.texts(array)
+    return [texts[i:i + per_row] for i in range(0, len(texts), max(per_row, 1))]
 
 
 def matrix(array: np.ndarray, numbers: NumberFormat = DISPLAY) -> list[list[str]]:
