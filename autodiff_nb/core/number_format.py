@@ -109,11 +109,11 @@ def digits_to_tell_apart(values) -> int:
     Only neighbours in sorted order can collide, and only when they are within
     a rounding step of each other, so few numbers are ever formatted.
     """
-    floats = [np.asarray(v, dtype=np.float64).ravel() for v in values
-              if np.asarray(v).dtype.kind == "f" and np.size(v)]
+    arrays = [np.asarray(v) for v in values]
+    floats = [a.ravel() for a in arrays if a.dtype.kind == "f" and a.size]
     if not floats:
         return MIN_DIGITS
-    finite = np.concatenate(floats)
+    finite = np.concatenate(floats).astype(np.float64, copy=False)
     finite = np.unique(finite[np.isfinite(finite)])          # sorted; -0.0 and 0.0 are one value
     if finite.size < 2:
         return MIN_DIGITS
