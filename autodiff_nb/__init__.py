@@ -23,6 +23,7 @@ Tensor.draw = lambda self, **options: draw(self, **options)
 Tensor.draw.__doc__ = "Draw the computation that produced this tensor (see ``autodiff_nb.draw``)."
 from .ctc import beam_search_decode, ctc_loss, greedy_decode
 from .listing import show_tape
+from .core.number_format import number_text
 from .stepping import Stepper, step_through
 from . import data, exercises, mytorch, nn, optim, viz
 from .training import train

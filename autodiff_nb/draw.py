@@ -11,7 +11,10 @@ What is drawn
 * Value nodes (tables): the tensor's name (or ``v3`` when it has none) and
   shape, the forward value, and the gradient. Scalars are written in full,
   arrays of up to 16 elements as a matrix, larger ones as min / mean / max /
-  norm (the full value is in the cell's tooltip). Before ``backward()`` the
+  norm (the full value is in the cell's tooltip). Numbers follow the
+  package's one rule (``autodiff_nb.core.number_format``): 4 significant digits,
+  more when two different values drawn would otherwise read alike, no
+  trailing zeros (2, 0.5, 6.881, 0.05), the real minus sign −. Before ``backward()`` the
   gradient row reads "—" in grey; after it, drawing again shows the numbers.
   Constants (no gradient) have no gradient row.
 * Four kinds of value are styled apart (also in grayscale): parameters and
@@ -76,7 +79,8 @@ DEFAULT_MAX_NODES = 200     # nodes drawn by default; the rest is summarised in 
 
 def draw(target, *, values=True, grads=True, shapes=True, highlight=None, collapse=None,
          collapse_mode="box", only_ancestors_of=None, max_nodes=DEFAULT_MAX_NODES,
-         rankdir="LR", legend=False, id_prefix="", thumbnails=True):
+         rankdir="LR", legend=False, id_prefix="", thumbnails=True, numbers=None,
+         widest=None):
     """Draw ``target`` (a Tensor, a list of records, or an engine) as a ``Graph``.
 
     values, grads, shapes: show the forward values, the gradients, the shapes.
@@ -102,6 +106,12 @@ def draw(target, *, values=True, grads=True, shapes=True, highlight=None, collap
     thumbnails: show an image-like value or gradient (3-D or more, too many numbers to
         write: a kernel, a feature map) as heatmap thumbnails with their colour scale,
         the summary in the tooltip. The stepper draws numbers (its frames restyle text).
+    numbers: the ``NumberFormat`` (``autodiff_nb.core.number_format``) to write every number
+        with. Default: fitted to the numbers drawn, 4 significant digits or as many
+        more as it takes to tell two different values apart, no trailing zeros.
+    widest: for the stepper: {(tensor id, "value" or "grad"): texts} written in those
+        cells instead of their numbers, so that each cell is as wide as the widest text
+        any frame puts there (see ``DotWriter``).
     """
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"draw: rankdir must be 'LR' or 'TB', got {rankdir!r}")
@@ -115,7 +125,8 @@ def draw(target, *, values=True, grads=True, shapes=True, highlight=None, collap
                         max_nodes=None if max_nodes is None else int(max_nodes),
                         auto_collapse_over=AUTO_COLLAPSE_OVER)
     writer = DotWriter(scene, prefix=id_prefix, rankdir=rankdir, values=values, shapes=shapes,
-                       highlight=highlight, legend=legend, thumbnails=thumbnails)
+                       highlight=highlight, legend=legend, thumbnails=thumbnails,
+                       numbers=numbers, widest=widest)
     return Graph(writer.source(), scene, id_prefix)
 
 

@@ -13,7 +13,9 @@ depends on), a list of records, or an engine with ``records()`` (such as
 Values are called what the drawing of the same target calls them: their name,
 or for an unnamed value the drawing's id (``v4``), taken from the drawing's own
 scene, so a line of the listing and a node of ``draw(target)`` always agree.
-Unnamed one-element constants (the 2 in ``x * 2``) are written as numbers;
+Unnamed one-element constants (the 2 in ``x * 2``) are written as numbers,
+by the package's one rule (``autodiff_nb.core.number_format``: 4 significant
+digits or more to tell two of them apart, no trailing zeros, ``-`` as in Python);
 they still have a node in the drawing, which is why a listing may skip a
 ``v`` number. Nothing depends on tape indices or addresses: the same program
 gives the same text in every process.
@@ -25,6 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .core.number_format import NumberFormat
 from .drawing.scene import build_scene, is_literal
 
 SMALL_ARRAY = 16    # parameters that are arrays of up to this many elements are written out
@@ -92,12 +95,13 @@ def show_tape(target):
     """
     scene = build_scene(target, grads=False, collapse=False, max_nodes=None)
     values = {node.id: node for node in scene.values}
+    numbers = NumberFormat.fitted(_numbers_listed(scene, values))
     rows = []
     for number, op in enumerate(scene.ops, 1):
         record = op.records[0]
         output = values[op.outputs[0]]
-        arguments = [_argument(values[value_id]) for value_id in op.inputs]
-        arguments += [f"{key}={_parameter(value)}" for key, value in record.params.items()
+        arguments = [_argument(values[value_id], numbers) for value_id in op.inputs]
+        arguments += [f"{key}={_parameter(value, numbers)}" for key, value in record.params.items()
                       if value is not None and value is not False]
         data = output.tensor._data
         rows.append(TapeRow(number, output.label, record.primitive.name, tuple(arguments),
@@ -105,32 +109,33 @@ def show_tape(target):
     return TapeListing(rows)
 
 
-def _argument(node):
+def _numbers_listed(scene, values):
+    """The literal constants and number parameters a listing writes (what its format tells apart)."""
+    for op in scene.ops:
+        for value_id in op.inputs:
+            if is_literal(values[value_id].tensor):
+                yield values[value_id].tensor._data
+        yield from (v for v in op.records[0].params.values() if isinstance(v, float))
+
+
+def _argument(node, numbers):
     """An input as written in a call: a literal constant as its number, else its drawing label."""
-    return _number(node.tensor._data.item()) if is_literal(node.tensor) else node.label
+    return numbers.number(node.tensor._data) if is_literal(node.tensor) else node.label
 
 
-def _number(x):
-    if isinstance(x, (bool, np.bool_)):
-        return str(bool(x))
-    if isinstance(x, (int, np.integer)):
-        return str(int(x))
-    return format(float(x), ".6g")
-
-
-def _parameter(value):
+def _parameter(value, numbers):
     """A parameter in full (``axis=1``, ``index=([0, 2], [1, 1])``); a large array by its shape."""
     if isinstance(value, tuple):
-        inner = ", ".join(_parameter(v) for v in value)
+        inner = ", ".join(_parameter(v, numbers) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     if isinstance(value, list):
-        return "[" + ", ".join(_parameter(v) for v in value) + "]"
+        return "[" + ", ".join(_parameter(v, numbers) for v in value) + "]"
     if isinstance(value, np.ndarray):
         if value.size > SMALL_ARRAY:
             return f"array of shape {value.shape}"
-        return str(value.tolist())
+        return _parameter(value.tolist(), numbers)
     if isinstance(value, (float, np.floating, int, np.integer, bool, np.bool_)):
-        return _number(value)
+        return numbers.number(value)
     return repr(value)
 
 

@@ -221,11 +221,13 @@ def test_partial_gradient_shows_its_value_so_far():
     x, w, loss = fan_out()
     stepper = ad.step_through(loss)
     cell = f"{stepper.frame(2).id_of(x)}_grad"
-    assert _cell_numbers(stepper.svg(2), cell) == ["3.000"]
+    after_square = 2 * 1.5                                     # x·x sends x twice: = then +=
+    assert _cell_numbers(stepper.svg(2), cell) == [n(after_square)]
     assert "adnb-partial" in _cell_class(stepper.svg(2), cell)
     assert "adnb-accumulated" in _cell_class(stepper.svg(2), cell)
     assert _cell_numbers(stepper.svg(1), cell) == ["—"]
-    assert _cell_numbers(stepper.svg(4), cell) == ["2.980"]
+    through_tanh = -2.0 * (1 - math.tanh(1.5 * -2.0) ** 2)    # w · (1 − tanh²(x w))
+    assert _cell_numbers(stepper.svg(4), cell) == [n(after_square + through_tanh)]
     assert "adnb-final" in _cell_class(stepper.svg(4), cell)
 
 
@@ -515,7 +517,10 @@ def test_forward_mode_reveals_values_in_recording_order(forward):
     graph, rendering = stepper.frame(0), html.unescape(stepper._graph.svg())
     drawn = {name: re.findall(r"<text [^>]*>([^<]*)</text>", re.search(
         rf'<g id="a_{graph.id_of(t)}_value".*?</g>', rendering, re.S)[0]) for name, t in net.items()}
-    assert drawn["i3"] == ["0.4000"] and drawn["i2"] == ["-0.3000"]
+    v = VALUES
+    i2 = v["Wx2"] * v["x2"]
+    i3 = v["Wx1"] * v["x1"] + v["bx1"] + i2 + v["bx2"]
+    assert drawn["i3"] == [n(i3)] and drawn["i2"] == [n(i2)]
     for k in range(len(stepper)):
         known = set(VALUES) | set(COMPUTED[:k])
         for name, numbers in _value_cells(stepper, net, k).items():
@@ -558,7 +563,9 @@ def test_forward_mode_html_and_widget(forward):
     assert data["labels"][:2] == ["Leaves only (0 / 8)", "Forward 1 / 8"]
     assert data["labels"][9:11] == ["Before backward (0 / 8)", "Step 1 / 8"]
     i3 = f"a_{stepper.frame(0).id_of(net['i3'])}_value"
-    assert [entry[:3] for entry in data["cells"][i3]] == [[0, ["—"], 0], [3, ["0.4000"], 2]]
+    v = VALUES
+    value = v["Wx1"] * v["x1"] + v["bx1"] + v["Wx2"] * v["x2"] + v["bx2"]
+    assert [entry[:3] for entry in data["cells"][i3]] == [[0, ["—"], 0], [3, [n(value)], 2]]
     assert "forward: values arriving" in page
     control = stepper.widget and stepper._widget
     control.slider.value = 2

@@ -22,7 +22,7 @@ import pytest
 
 import autodiff_nb as ad
 import browser as helpers
-from test_stepper import SEED, lecture_net
+from test_stepper import SEED, VALUES, lecture_net, n
 
 DATA = Path(__file__).parent / "data"
 
@@ -260,6 +260,8 @@ def test_forward_mode_fills_in_values_offline(tmp_path, open_offline):
     net = lecture_net()
     stepper = ad.step_through(net["z1"], SEED, forward=True)
     i3 = f"a_{stepper.frame(0).id_of(net['i3'])}_value"
+    v = VALUES                                                # i3 as the slides compute it
+    i3_value = n(v["Wx1"] * v["x1"] + v["bx1"] + v["Wx2"] * v["x2"] + v["bx2"])
     path = tmp_path / "forward.html"
     path.write_text('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
                     f'<title>forward stepper</title></head><body>{stepper.to_html()}</body></html>',
@@ -276,7 +278,7 @@ def test_forward_mode_fills_in_values_offline(tmp_path, open_offline):
         assert cell.locator("text.adnb-n").all_text_contents() == ["—"], k
     root.locator('[data-action="next"]').click()              # frame 3 computes i3
     assert step_of(root) == 3 and root.locator(".adnb-counter").inner_text() == "Forward 3 / 8"
-    assert cell.locator("text.adnb-n").all_text_contents() == ["0.4000"]
+    assert cell.locator("text.adnb-n").all_text_contents() == [i3_value]
     assert set(cell.get_attribute("class").split()) == {"adnb-final", "adnb-wrote"}
     # Drawn as a value, white, not as a final gradient (green).
     assert cell.locator("a > polygon").evaluate("p => getComputedStyle(p).fill") == "rgb(255, 255, 255)"
@@ -287,7 +289,7 @@ def test_forward_mode_fills_in_values_offline(tmp_path, open_offline):
     root.locator('[data-action="prev"]').click()              # and back: blank again
     assert cell.locator("text.adnb-n").all_text_contents() == ["—"]
     root.locator('[data-action="last"]').click()
-    assert cell.locator("text.adnb-n").all_text_contents() == ["0.4000"]
+    assert cell.locator("text.adnb-n").all_text_contents() == [i3_value]
     assert root.locator(".adnb-counter").inner_text() == "Step 8 / 8"
     assert log.network == [] and log.errors == []
 

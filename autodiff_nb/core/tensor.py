@@ -14,6 +14,7 @@ import numpy as np
 
 from . import primitives as P
 from .errors import DTypeError, ShapeError, at_user_line
+from .number_format import array_text
 from .guard import UNGUARDED, ReadOnlyArray, hand_out, protect
 from .tape import ANOMALY, CHANGES, CLOCK, GRAD_ENABLED, SCOPE, Record, backward, _check_finite
 
@@ -261,8 +262,7 @@ class Tensor:
         return repr(self.name) if self.name else f"of shape {self._data.shape}"
 
     def __repr__(self):
-        body = np.array2string(self._data, precision=4, separator=", ", threshold=20,
-                               edgeitems=3, prefix="Tensor(")
+        body = array_text(self._data, prefix="Tensor(")
         parts = [body]
         if self.name:
             parts.append(f"name={self.name!r}")

@@ -70,11 +70,19 @@ def attribute(value) -> str:
 
 
 class DotWriter:
-    """Turn one scene into DOT, with the options that only affect looks."""
+    """Turn one scene into DOT, with the options that only affect looks.
+
+    ``numbers``: the ``NumberFormat`` for every number (default: fitted to those drawn).
+    ``widest``: {(tensor id, "value" or "grad"): texts}, one text per number of that
+    cell, written instead of its numbers. A stepper's frames rewrite the text of
+    the one drawing; drawn with the widest text each cell will ever show, no
+    frame's number runs out of its cell.
+    """
 
     def __init__(self, scene, *, prefix="", rankdir="LR", values=True, shapes=True,
-                 highlight=(), legend=False, thumbnails=True):
+                 highlight=(), legend=False, thumbnails=True, numbers=None, widest=None):
         self.scene = scene
+        self.widest = widest or {}
         self.thumbnails = thumbnails
         self.prefix = prefix
         self.rankdir = rankdir
@@ -82,6 +90,17 @@ class DotWriter:
         self.shapes = shapes
         self.legend = legend
         self.lit_values, self.lit_ops = _resolve_highlight(scene, highlight)
+        self.numbers = numbers or fmt.fitted(self._shown_arrays())
+
+    def _shown_arrays(self):
+        """Every value and gradient the drawing writes numbers for (what its format tells apart)."""
+        grads = self.scene.grads or {}
+        for node in self.scene.values:
+            if self.values:
+                yield node.tensor._data
+            if node.tensor._id in grads and node.kind != "const":
+                grad = grads[node.tensor._id]
+                yield np.asarray(getattr(grad, "_data", grad))
 
     # --- the whole graph ---------------------------------------------------
     def source(self) -> str:
@@ -172,8 +191,8 @@ class DotWriter:
                 tip += " (changed after this graph was recorded: shown as it is now)"
                 rows.append(f'<TD COLSPAN="2"><FONT POINT-SIZE="8" COLOR="{LABEL_TEXT}">'
                             f'changed since recorded</FONT></TD>')
-            rows.append(self._row(node.id, "value", self._numbers(data, VALUE_TEXT), tip,
-                                  VALUE_FILL))
+            rows.append(self._row(node.id, "value", self._numbers(
+                data, VALUE_TEXT, self.widest.get((tensor._id, "value"))), tip, VALUE_FILL))
         if self.scene.grads is not None and node.kind != "const":
             grad = self.scene.grads.get(tensor._id)
             if grad is None:
@@ -181,8 +200,9 @@ class DotWriter:
                                       f"gradient of {name}: not computed yet", MISSING_FILL))
             else:
                 grad = np.asarray(getattr(grad, "_data", grad))
-                rows.append(self._row(node.id, "grad", self._numbers(grad, GRAD_TEXT),
-                                      f"gradient of {name} = {self._tip(grad)}", GRAD_FILL))
+                rows.append(self._row(node.id, "grad", self._numbers(
+                    grad, GRAD_TEXT, self.widest.get((tensor._id, "grad"))),
+                    f"gradient of {name} = {self._tip(grad)}", GRAD_FILL))
         table = (f'<TABLE BORDER="{width}" STYLE="{style}" COLOR="{border}" BGCOLOR="{fill}" '
                  f'CELLBORDER="0" CELLSPACING="2" CELLPADDING="3">'
                  + "".join(f"<TR>{row}</TR>" for row in rows) + "</TABLE>")
@@ -209,22 +229,25 @@ class DotWriter:
         """The tooltip's text: the numbers, or a summary beside a heatmap."""
         if self.thumbnails and heatmap.wants_thumbnails(array):
             return (f"shape {fmt.shape(array.shape)}: "
-                    + ", ".join(f"{label} {x}" for label, x in fmt.summary(array)))
-        return _full(array)
+                    + ", ".join(f"{label} {x}" for label, x in fmt.summary(array, self.numbers)))
+        return "freed" if array is None else fmt.full_text(array, self.numbers)
 
-    def _numbers(self, array, color):
+    def _numbers(self, array, color, texts=None):
+        """The numbers of a cell; ``texts`` (one per number) written instead, see ``widest``."""
         if self.thumbnails and heatmap.wants_thumbnails(array):
-            return heatmap.thumbnails(array, LABEL_TEXT)
+            return heatmap.thumbnails(array, LABEL_TEXT, self.numbers)
         if array is None:
             return f'<FONT COLOR="{MISSING_TEXT}">freed</FONT>'
         if array.size == 0:
             return f'<FONT COLOR="{color}">(empty)</FONT>'
+        replaced = iter(texts or ())
         if array.size <= fmt.MATRIX_LIMIT:
-            rows = [[f'<FONT COLOR="{color}">{x}</FONT>' for x in row] for row in fmt.matrix(array)]
+            rows = [[f'<FONT COLOR="{color}">{text(next(replaced, x))}</FONT>' for x in row]
+                    for row in fmt.matrix(array, self.numbers)]
             return _grid(rows, gap=7)
         small = f'<FONT POINT-SIZE="9" COLOR="{LABEL_TEXT}">{{}}</FONT>'
-        pairs = [[small.format(label), f'<FONT COLOR="{color}">{x}</FONT>']
-                 for label, x in fmt.summary(array)]
+        pairs = [[small.format(label), f'<FONT COLOR="{color}">{text(next(replaced, x))}</FONT>']
+                 for label, x in fmt.summary(array, self.numbers)]
         return _grid([pairs[0] + pairs[2], pairs[1] + pairs[3]], gap=4)
 
     # --- operation nodes ---------------------------------------------------
@@ -239,7 +262,7 @@ class DotWriter:
                     # wide margin: Graphviz measures bold text narrower than browsers draw it
                     f'penwidth={width if lit else 1.5}, margin="0.24,0.06", label={label}];')
         record = op.records[0]
-        detail = _params(record.params)
+        detail = _params(record.params, self.numbers)
         label = f'<FONT COLOR="{OP_TEXT}">{text(record.primitive.symbol)}</FONT>'
         if detail:
             label += f'<BR/><FONT POINT-SIZE="8" COLOR="{LABEL_TEXT}">{text(detail)}</FONT>'
@@ -295,11 +318,7 @@ def _grid(rows, gap, align="RIGHT"):
                       + "</TR>" for row in rows) + "</TABLE>")
 
 
-def _full(array):
-    return "freed" if array is None else fmt.full_text(array)
-
-
-def _params(params):
+def _params(params, numbers):
     """An operation's parameters, short: ``axis=1``, ``exponent=2``; arrays by their shape."""
     parts = []
     for key, value in params.items():
@@ -308,7 +327,7 @@ def _params(params):
         if isinstance(value, np.ndarray):
             value = f"array {fmt.shape(value.shape)}"
         elif isinstance(value, float):
-            value = fmt.number(value)
+            value = numbers.number(value)
         else:
             value = repr(value)
         parts.append(f"{key}={value}")

@@ -1,68 +1,74 @@
-"""How a drawing writes numbers: one format everywhere, the same text on every machine.
+"""How a drawing writes numbers: the package's one rule (``autodiff_nb.core.number_format``).
 
-Every float is written with 4 significant digits (Python's ``#.4g``): fixed
-notation when its magnitude lies in [0.0001, 10000), ``1.234e-05`` otherwise;
-trailing zeros are kept (``0.5000``, ``1.000``) so that a column of numbers lines up
-and a learner can tell a computed 1.000 from an integer. Integer and boolean
-arrays are written as integers. ``-0.0`` is written as ``0.000``; ``1234.`` loses its dot.
-
-Only NumPy scalars converted to Python floats are formatted, with ``format``:
-no locale, no NumPy print options, so the text does not depend on settings a
-notebook may have changed.
+A drawing fits one ``NumberFormat`` to the numbers it shows (``fitted``): 4
+significant digits, more when two different values in the drawing would
+otherwise read alike, no trailing zeros (2, 0.5, 6.881, 0.05), the real minus
+sign ``−``. Every function here takes that format as ``numbers``, so a stepper
+can hand its drawing, its frames and its panel one format and a value reads
+the same everywhere. Integer and boolean arrays are written exactly.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-SIGNIFICANT = 4
+from ..core.number_format import DISPLAY, REAL_MINUS, NumberFormat
+
 MATRIX_LIMIT = 16        # arrays up to this many elements are drawn element by element
 TOOLTIP_LIMIT = 1000     # arrays up to this many elements are written out in full in a tooltip
 
 
-def number(x) -> str:
-    """One number as the drawing shows it (see the module docstring)."""
-    if isinstance(x, (bool, np.bool_, int, np.integer)):
-        return str(int(x))
-    return _float(float(x))
+def number(x, numbers: NumberFormat = DISPLAY) -> str:
+    """One number as a drawing shows it."""
+    return numbers.number(x)
 
 
-def _float(x: float) -> str:
-    text = format(x, _FORMAT)
-    if text[-1] == ".":
-        return text[:-1]
-    if text[0] == "-" and x == 0:
-        return text[1:]                 # no "-0.000"
-    return text
-
-
-_FORMAT = f"#.{SIGNIFICANT}g"
-
-
-def numbers(array: np.ndarray) -> list:
+def numbers_of(array: np.ndarray, numbers: NumberFormat = DISPLAY) -> list:
     """Rows (last axis) of a 1-d or larger array as lists of formatted numbers."""
-    rows = array.reshape(1, -1) if array.ndim == 1 else array.reshape(-1, array.shape[-1])
-    if array.dtype.kind in "biu":
-        return [[str(int(x)) for x in row] for row in rows.tolist()]
-    return [[_float(x) for x in row] for row in rows.astype(float).tolist()]
+    per_row = array.shape[-1] if array.ndim else 1
+    texts = numbers.texts(array)
+    return [texts[i:i + per_row] for i in range(0, len(texts), max(per_row, 1))]
 
 
-def matrix(array: np.ndarray) -> list[list[str]]:
+def matrix(array: np.ndarray, numbers: NumberFormat = DISPLAY) -> list[list[str]]:
     """A small array as rows of formatted numbers: a scalar is one cell, a vector one row.
 
     Arrays of three or more dimensions are shown as rows of their last axis.
     """
     if array.ndim == 0:
-        return [[number(array.item())]]
-    return numbers(array)
+        return [[numbers.number(array)]]
+    return numbers_of(array, numbers)
 
 
-def summary(array: np.ndarray) -> list[tuple[str, str]]:
+def summary(array: np.ndarray, numbers: NumberFormat = DISPLAY) -> list[tuple[str, str]]:
     """A large array as (label, number) pairs: min, mean, max and the 2-norm."""
+    return [(label, numbers.number(x)) for label, x in summary_values(array)]
+
+
+def summary_values(array: np.ndarray) -> list[tuple[str, float]]:
+    """min, mean, max and the 2-norm of ``array``, in float64."""
     values = array.astype(np.float64, copy=False)
-    return [("min", number(values.min())), ("mean", number(values.mean())),
-            ("max", number(values.max())), ("norm", number(np.sqrt(np.sum(values * values))))]
+    return [("min", values.min()), ("mean", values.mean()), ("max", values.max()),
+            ("norm", np.sqrt(np.sum(values * values)))]
+
+
+def shown(array) -> np.ndarray:
+    """The numbers a value or gradient cell shows for ``array``: its elements up to
+    ``MATRIX_LIMIT`` of them, else its summary. What ``fitted`` tells apart."""
+    if array is None or np.size(array) == 0:
+        return np.zeros(0)
+    array = np.asarray(array)
+    if array.size <= MATRIX_LIMIT:
+        return array.ravel()
+    return np.array([x for _, x in summary_values(array)])
+
+
+def fitted(arrays) -> NumberFormat:
+    """The drawing format for cells showing ``arrays``: digits enough to tell their numbers apart.
+
+    Tooltips (up to ``TOOLTIP_LIMIT`` numbers each) are written with it but do
+    not count: one large noisy array must not lengthen every number drawn.
+    """
+    return NumberFormat.fitted([shown(a) for a in arrays], minus=REAL_MINUS)
 
 
 def shape(dims: tuple) -> str:
@@ -70,17 +76,17 @@ def shape(dims: tuple) -> str:
     return "×".join(str(n) for n in dims) if dims else "scalar"
 
 
-def full_text(array: np.ndarray) -> str:
+def full_text(array: np.ndarray, numbers: NumberFormat = DISPLAY) -> str:
     """The whole array as plain text for a tooltip: one line per row of the last axis.
 
     Past ``TOOLTIP_LIMIT`` elements only the first rows are written, then "...".
     """
     if array.ndim == 0:
-        return number(array.item())
+        return numbers.number(array)
     per_row = max(array.shape[-1], 1)
     total_rows = array.size // per_row if array.size else 0
-    shown = array.reshape(-1, per_row)[:max(TOOLTIP_LIMIT // per_row, 1)] if array.size else array
-    lines = [" ".join(row) for row in numbers(shown)] if array.size else ["(empty)"]
-    if array.size and len(shown) < total_rows:
-        lines.append(f"... ({total_rows - len(shown)} more rows)")
+    rows = array.reshape(-1, per_row)[:max(TOOLTIP_LIMIT // per_row, 1)] if array.size else array
+    lines = [" ".join(row) for row in numbers_of(rows, numbers)] if array.size else ["(empty)"]
+    if array.size and len(rows) < total_rows:
+        lines.append(f"... ({total_rows - len(rows)} more rows)")
     return f"shape {shape(array.shape)}:\n" + "\n".join(lines)

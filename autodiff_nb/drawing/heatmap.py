@@ -36,7 +36,7 @@ def colour(value, scale):
     return "#" + "".join(f"{c:02x}" for c in rgb)
 
 
-def thumbnails(array, caption_colour) -> str:
+def thumbnails(array, caption_colour, numbers=fmt.DISPLAY) -> str:
     """HTML-like label content: the thumbnails side by side, then the colour scale."""
     h, w = array.shape[-2:]
     slices = array.reshape(-1, h, w)
@@ -51,7 +51,7 @@ def thumbnails(array, caption_colour) -> str:
              else f"first {MAX_SLICES} of {len(slices)}")
     sampled = f", every {step}th pixel" if step > 1 else ""
     caption = (f'<FONT POINT-SIZE="8" COLOR="{caption_colour}">{which} {h}×{w} slices{sampled}; '
-               f'blue −{fmt.number(scale)} · white 0 · red +{fmt.number(scale)}</FONT>')
+               f'blue −{numbers.number(scale)} · white 0 · red +{numbers.number(scale)}</FONT>')
     return (f'<TABLE BORDER="0" CELLSPACING="2" CELLPADDING="0"><TR>{images}</TR>'
             f'<TR><TD COLSPAN="{len(shown)}">{caption}</TD></TR></TABLE>')
 

@@ -10,6 +10,10 @@ entry), the same with numbers, the result. A "+=" update (the tensor was
 used more than once, so an earlier step already wrote its gradient) adds the
 sum it performs: ``∇x L = 0.3 + 1 = 1.3`` (before + sent = after).
 
+Numbers follow the package's one rule (``autodiff_nb.core.number_format``) with the
+stepper's own ``NumberFormat``, the one its drawing's cells use: a value
+reads the same in the panel and in its cell, the real minus sign ``−`` in both.
+
 Everything is built once as a short list of math tokens and then rendered
 twice: as plain text (tests, ``repr``) and as HTML with subscripts.
 """
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..drawing import formatting
+from ..core.number_format import DISPLAY, NumberFormat
 
 SMALL = 4          # arrays up to this many elements are written out in numeric forms
 SHOWN = 6          # a longer array is summarised with its first values and its shape
@@ -31,29 +35,28 @@ SHOWN = 6          # a longer array is summarised with its first values and its 
 
 # --- tokens: ("text", str) | ("name", str) | ("grad", name) | ("jac", (of, wrt)) | ("num", array)
 
-def format_number(value) -> str:
-    """A number or array, 4 significant digits, with a real minus sign."""
+def format_number(value, numbers: NumberFormat = DISPLAY) -> str:
+    """A number or array as the panel writes it: a short array in full, a longer one by its
+    first values and its shape."""
     array = np.asarray(value)
     if array.size == 1:
-        return _scalar(array.reshape(()).item())
+        return numbers.number(array)
     if array.size <= SHOWN:
-        return _nested(array.tolist())
-    head = ", ".join(_scalar(v) for v in array.ravel()[:3].tolist())
+        return _nested(array, numbers)
+    head = ", ".join(numbers.number(v) for v in array.ravel()[:3])
     return f"[{head}, …] ({'×'.join(map(str, array.shape))})"
 
 
-def _scalar(v) -> str:
-    """The drawing's number (same rounding), without its trailing zeros: 0.5, not 0.5000."""
-    text = formatting.number(v)
-    if "." in text and "e" not in text:
-        text = text.rstrip("0").rstrip(".")
-    return text.replace("-", "−").replace("inf", "∞")
+def shown_numbers(value) -> np.ndarray:
+    """The numbers ``format_number`` writes for ``value`` (what the stepper's format tells apart)."""
+    array = np.asarray(value)
+    return array.ravel() if array.size <= SHOWN else array.ravel()[:3]
 
 
-def _nested(items) -> str:
-    if isinstance(items, list):
-        return "[" + ", ".join(_nested(i) for i in items) + "]"
-    return _scalar(items)
+def _nested(array, numbers) -> str:
+    if array.ndim:
+        return "[" + ", ".join(_nested(item, numbers) for item in array) + "]"
+    return numbers.number(array)
 
 
 def _is_negative(value) -> bool:
@@ -61,7 +64,7 @@ def _is_negative(value) -> bool:
     return array.size == 1 and array.dtype.kind in "iuf" and array.reshape(()).item() < 0
 
 
-def render_text(tokens) -> str:
+def render_text(tokens, numbers: NumberFormat = DISPLAY) -> str:
     out = []
     for kind, value in tokens:
         if kind == "grad":
@@ -69,9 +72,9 @@ def render_text(tokens) -> str:
         elif kind == "jac":
             out.append(f"∇{value[1]} {value[0]}")
         elif kind == "num":
-            out.append(format_number(value))
+            out.append(format_number(value, numbers))
         elif kind == "pnum":   # a negative number inside a formula
-            out.append(f"({format_number(value)})")
+            out.append(f"({format_number(value, numbers)})")
         else:
             out.append(value)
     return "".join(out)
@@ -91,7 +94,7 @@ def name_html(name: str, flat: bool = False) -> str:
     return f"<i>{html.escape(name)}</i>"
 
 
-def render_html(tokens) -> str:
+def render_html(tokens, numbers: NumberFormat = DISPLAY) -> str:
     out = []
     for kind, value in tokens:
         if kind == "grad":
@@ -101,7 +104,7 @@ def render_html(tokens) -> str:
         elif kind == "name":
             out.append(name_html(value))
         elif kind in ("num", "pnum"):
-            text = format_number(value)
+            text = format_number(value, numbers)
             out.append(html.escape(f"({text})" if kind == "pnum" else text))
         else:
             out.append(html.escape(value))
@@ -131,21 +134,23 @@ class Explanation:
     arriving: tuple      # tokens of the gradient arriving at the output
     lines: tuple         # one ``Line`` per input update
     when: str = ""       # the time step that recorded the operation, if any
+    numbers: NumberFormat = DISPLAY   # how its numbers are written (the stepper's format)
 
     def title(self) -> str:
         """``Step 6 of 20``, with ``(step t = 2)`` for an operation of an unrolled time step."""
         return f"Step {self.index} of {self.count}" + (f" ({self.when})" if self.when else "")
 
     def text(self) -> str:
+        numbers = self.numbers
         if not self.operation:
-            return render_text(self.arriving)
-        rows = [f"{self.title()}: {render_text(self.operation)}",
-                render_text(self.arriving)]
+            return render_text(self.arriving, numbers)
+        rows = [f"{self.title()}: {render_text(self.operation, numbers)}",
+                render_text(self.arriving, numbers)]
         for line in self.lines:
-            chain = " = ".join(render_text(form) for form in line.forms)
+            chain = " = ".join(render_text(form, numbers) for form in line.forms)
             row = f"∇{line.target} L {line.mode} {chain}"
             if line.total:
-                row += f"   (∇{line.target} L = {render_text(line.total)})"
+                row += f"   (∇{line.target} L = {render_text(line.total, numbers)})"
             if line.when:
                 row += f"   ({line.when})"
             rows.append(row)
@@ -153,22 +158,23 @@ class Explanation:
 
     def html(self) -> str:
         """The panel: the operation, the gradient arriving, one block per input update."""
+        numbers = self.numbers
         if not self.operation:
             return (f'<div class="adnb-title">Before backward</div>'
-                    f'<p>{render_html(self.arriving)}</p>')
+                    f'<p>{render_html(self.arriving, numbers)}</p>')
         parts = [f'<div class="adnb-title">{html.escape(self.title())}</div>',
-                 f'<div class="adnb-op">{render_html(self.operation)}</div>',
+                 f'<div class="adnb-op">{render_html(self.operation, numbers)}</div>',
                  f'<div class="adnb-arriving-line"><span class="adnb-math">'
-                 f'{render_html(self.arriving[:3])}</span> <span class="adnb-caption">'
+                 f'{render_html(self.arriving[:3], numbers)}</span> <span class="adnb-caption">'
                  f'arrives at {name_html(self.arriving[0][1])}, final'
                  f'{": the seed" if self.index == 1 else ""}</span></div>']
-        parts.extend(_line_html(line) for line in self.lines)
+        parts.extend(_line_html(line, numbers) for line in self.lines)
         if not self.lines:
             parts.append('<p class="adnb-caption">No input of this operation takes a gradient.</p>')
         return "".join(parts)
 
 
-def _line_html(line) -> str:
+def _line_html(line, numbers) -> str:
     first = line.mode == "="
     badge = ("= first write: no gradient yet" if first
              else "+= accumulate: added to the gradient of an earlier step")
@@ -181,11 +187,11 @@ def _line_html(line) -> str:
         rel_class = "adnb-rel adnb-rel-main" if i == 0 else "adnb-rel"
         last = ' class="adnb-result"' if i == len(line.forms) - 1 and not line.total else ""
         rows.append(f'<span>{lhs}</span> <span class="{rel_class}">{html.escape(rel)}</span> '
-                    f'<span{last}>{render_html(form)}</span>')
+                    f'<span{last}>{render_html(form, numbers)}</span>')
     if line.total:
         rows.append(f'<span class="adnb-sum">{render_html((("grad", line.target),))}</span> '
                     f'<span class="adnb-rel adnb-sum">=</span> '
-                    f'<span class="adnb-sum adnb-result">{render_html(line.total)} '
+                    f'<span class="adnb-sum adnb-result">{render_html(line.total, numbers)} '
                     f'<span class="adnb-caption">(before + sent = after)</span></span>')
     mode = "first" if first else "acc"
     # Spaces between the grid's cells: the grid ignores them, and where a
@@ -195,8 +201,9 @@ def _line_html(line) -> str:
             f'{html.escape(badge)}</span><div class="adnb-eqs adnb-math">{" ".join(rows)}</div></div>')
 
 
-def explain(frame_index, step, names, count, root=None, seed=None):
-    """The explanation of frame ``frame_index`` (``step`` None: before backward)."""
+def explain(frame_index, step, names, count, root=None, seed=None, numbers=DISPLAY):
+    """The explanation of frame ``frame_index`` (``step`` None: before backward), its numbers
+    written with ``numbers``."""
     if step is None:
         if root is None:
             tokens = (("text", "Nothing to step through: no operation leads to this tensor."),)
@@ -205,17 +212,17 @@ def explain(frame_index, step, names, count, root=None, seed=None):
                                f"Backward visits the {count} operation{'s' * (count != 1)} "
                                f"in reverse recording order, starting from "),
                       ("grad", names[root._id]), ("text", " = "), ("num", seed), ("text", "."))
-        return Explanation(frame_index, count, (), tokens, ())
+        return Explanation(frame_index, count, (), tokens, (), numbers=numbers)
     record = step.record
     output = record.output()
     out_name = names[output._id]
     arriving = [("grad", out_name), ("text", " = "), ("num", step.grad_output)]
     if frame_index == 1:
         arriving.append(("text", "  (the seed: where backward starts)"))
-    lines = [_line(record, position, update, step.grad_output, names)
+    lines = [_line(record, position, update, step.grad_output, names, numbers)
              for position, update in _positions(record, step.updates)]
     return Explanation(frame_index, count, tuple(forward_tokens(record, names)),
-                       tuple(arriving), tuple(lines), time_step(record.scope))
+                       tuple(arriving), tuple(lines), time_step(record.scope), numbers)
 
 
 def _positions(record, updates):
@@ -228,7 +235,7 @@ def _positions(record, updates):
         position += 1
 
 
-def _line(record, position, update, g, names):
+def _line(record, position, update, g, names, numbers):
     output = record.output()
     out_name, target = names[output._id], names[update.tensor._id]
     rules = record.primitive.rules
@@ -251,7 +258,7 @@ def _line(record, position, update, g, names):
         if all(np.size(numeric[field]) <= SMALL for field in _fields(rule)):
             forms.append(_fill(rule, {k: [("num", v)] for k, v in numeric.items()}, numeric=True))
     result = [("num", update.sent)]
-    if render_text(forms[-1]) != render_text(result):
+    if render_text(forms[-1], numbers) != render_text(result, numbers):
         forms.append(result)
     total = ()
     if update.mode == "+=":
@@ -333,41 +340,44 @@ class ForwardExplanation:
     equation: tuple      # out = inputs = their numbers = result (empty for frame 0)
     note: tuple          # frame 0: what the forward pass is about to do
     when: str = ""       # the time step that recorded the operation, if any
+    numbers: NumberFormat = DISPLAY   # how its numbers are written (the stepper's format)
 
     def title(self) -> str:
         return f"Forward step {self.index} of {self.count}" + (f" ({self.when})" if self.when else "")
 
     def text(self) -> str:
         if not self.equation:
-            return render_text(self.note)
-        return f"{self.title()}: {render_text(self.equation)}"
+            return render_text(self.note, self.numbers)
+        return f"{self.title()}: {render_text(self.equation, self.numbers)}"
 
     def html(self) -> str:
         if not self.equation:
             return (f'<div class="adnb-title">Before the forward pass</div>'
-                    f'<p>{render_html(self.note)}</p>')
+                    f'<p>{render_html(self.note, self.numbers)}</p>')
         output = self.equation[0][1]
         return (f'<div class="adnb-title">{html.escape(self.title())}</div>'
-                f'<div class="adnb-op">{render_html(self.equation)}</div>'
+                f'<div class="adnb-op">{render_html(self.equation, self.numbers)}</div>'
                 f'<p class="adnb-caption">Computed from values already shown; the value of '
                 f'{name_html(output)} appears in the drawing.</p>')
 
 
-def explain_forward(frame_index, record, names, count):
-    """The explanation of forward frame ``frame_index`` (``record`` None: only the leaves)."""
+def explain_forward(frame_index, record, names, count, numbers=DISPLAY):
+    """The explanation of forward frame ``frame_index`` (``record`` None: only the leaves),
+    its numbers written with ``numbers``."""
     if record is None:
         note = (("text", f"Only the leaves' values are known (inputs and parameters). The forward "
                          f"pass runs the {count} operation{'s' * (count != 1)} in recording "
                          f"order, each computing its output from values already known; then "
                          f"backward runs."),)
-        return ForwardExplanation(frame_index, count, (), note)
+        return ForwardExplanation(frame_index, count, (), note, numbers=numbers)
     equation = forward_tokens(record, names)
     output = record.output()._data
     data = [tensor._data for tensor in record.inputs]
     if all(d is not None and np.size(d) <= SMALL for d in data):
-        numbers = _applied(record, [[("num", d)] for d in data], numeric=True)
-        if output is None or render_text(numbers) != format_number(output):
-            equation += [("text", " = ")] + numbers
+        filled = _applied(record, [[("num", d)] for d in data], numeric=True)
+        if output is None or render_text(filled, numbers) != format_number(output, numbers):
+            equation += [("text", " = ")] + filled
     if output is not None:
         equation += [("text", " = "), ("num", output)]
-    return ForwardExplanation(frame_index, count, tuple(equation), (), time_step(record.scope))
+    return ForwardExplanation(frame_index, count, tuple(equation), (), time_step(record.scope),
+                              numbers)

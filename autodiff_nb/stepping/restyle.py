@@ -108,7 +108,7 @@ class Restyler:
     inside it]}, [the cluster open at each frame, or ""]).
     """
 
-    def __init__(self, svg, cells, names, marks, folds=None):
+    def __init__(self, svg, cells, names, marks, folds=None, numbers=fmt.DISPLAY):
         self.marks = marks
         self._svg = svg
         self._positions = {}
@@ -126,10 +126,11 @@ class Restyler:
                     self.base[slot] += f" adnb-in-{cluster}"
         self.cells = {}
         for cell, timeline in cells.items():
-            numbers = self.slots.get(("numbers", cell), [])
-            if ("class", cell) not in self.slots or not numbers:
+            texts = self.slots.get(("numbers", cell), [])
+            if ("class", cell) not in self.slots or not texts:
                 continue   # not drawn, or drawn without numbers (a freed value)
-            entries = [_entry(k, array, final, names[cell], len(numbers), cell.endswith("_value"))
+            entries = [_entry(k, array, final, names[cell], len(texts), numbers,
+                              cell.endswith("_value"))
                        for k, array, final in timeline]
             # Escaped once here, not once per frame.
             escaped = [([html.escape(t) for t in texts], html.escape(title), STATES[state])
@@ -255,21 +256,27 @@ def _cut(svg, parts):
     return pieces, base, slots
 
 
-def _entry(k, array, final, name, count, value=False):
+def cell_texts(array, numbers):
+    """The texts of a cell's numbers, in drawing order: its elements, or its summary."""
+    array = np.asarray(array)
+    if array.size <= fmt.MATRIX_LIMIT:
+        return [x for row in fmt.matrix(array, numbers) for x in row]
+    return [x for _, x in fmt.summary(array, numbers)]
+
+
+def _entry(k, array, final, name, count, numbers, value=False):
     """One timeline entry: (frame, number texts, state index, tooltip).
 
-    ``value``: a value cell (forward mode), else a gradient cell.
+    ``numbers``: the stepper's ``NumberFormat``; ``value``: a value cell (forward mode), else a
+    gradient cell.
     """
     if array is None:
         what = name if value else f"gradient of {name}"
         return (k, [BLANK] + [""] * (count - 1), 0, f"{what}: not computed yet")
     array = np.asarray(array)
-    if array.size <= fmt.MATRIX_LIMIT:
-        texts = [x for row in fmt.matrix(array) for x in row]
-    else:
-        texts = [x for _, x in fmt.summary(array)]
+    texts = cell_texts(array, numbers)
     state = 2 if final else 1
     if value:
-        return (k, texts, state, f"{name} = {fmt.full_text(array)}")
+        return (k, texts, state, f"{name} = {fmt.full_text(array, numbers)}")
     how = "final" if final else "so far"
-    return (k, texts, state, f"gradient of {name} ({how}) = {fmt.full_text(array)}")
+    return (k, texts, state, f"gradient of {name} ({how}) = {fmt.full_text(array, numbers)}")

@@ -28,10 +28,12 @@ import itertools
 from dataclasses import replace
 
 from ..draw import draw
+from ..core.number_format import REAL_MINUS, NumberFormat
 from ..core.tape import backward_steps, tape_of
-from .explain import TIME_STEP, explain, explain_forward
+from ..drawing import formatting as fmt
+from .explain import TIME_STEP, explain, explain_forward, shown_numbers
 from .frames import ForwardPass, Replay
-from .restyle import Restyler
+from .restyle import Restyler, cell_texts
 
 _stepper_numbers = itertools.count(1)
 
@@ -99,19 +101,42 @@ class Stepper:
         self.forward_frames = len(self.forward) if forward else 0  # frames before the reverse pass
         self.prefix = f"adnb{next(_stepper_numbers)}_"   # deterministic: same program, same ids
         self._grouping = time_step_clusters(records)
+        self.numbers = self._fitted_numbers()
+        # Each cell drawn with the widest text any frame writes there: none overflows.
         self._graph = draw(self._target, grads=self.replay.final_gradients(), max_nodes=None,
-                           thumbnails=False, id_prefix=self.prefix, **self._grouping)
+                           thumbnails=False, id_prefix=self.prefix, numbers=self.numbers,
+                           widest=self._widest_texts(), **self._grouping)
         self.names = self._names()
         self.explanations = [explain(k, self.replay.steps[k - 1] if k else None, self.names,
-                                     len(self.replay) - 1, self.replay.root, self.replay.seed)
+                                     len(self.replay) - 1, self.replay.root, self.replay.seed,
+                                     self.numbers)
                              for k in range(len(self.replay))]
         if forward:
             self.explanations[:0] = [explain_forward(j, self.forward.records[j - 1] if j else None,
-                                                     self.names, len(self.forward) - 1)
+                                                     self.names, len(self.forward) - 1,
+                                                     self.numbers)
                                      for j in range(len(self.forward))]
         self._restyler = None
         self._step = self._index(start)
         self._widget = None
+
+    def _fitted_numbers(self):
+        """One ``NumberFormat`` for every frame's cells and every panel: digits enough to tell
+        apart all the numbers the stepper shows, so a value reads the same wherever it appears."""
+        replay = self.replay
+        cells = [tensor._data for tensor in replay.tensors.values()]
+        cells += [grad for key in replay.tensors for _, grad, _ in replay.timeline(key)]
+        panels = [replay.seed]
+        for step in replay.steps:
+            panels.append(step.grad_output)
+            panels += [array for update in step.updates
+                       for array in (update.sent, update.before, update.after)]
+        for record in replay.records:
+            panels += [tensor._data for tensor in record.inputs]
+            panels += [value for value in record.params.values() if isinstance(value, float)]
+        return NumberFormat.fitted([fmt.shown(a) for a in cells]
+                                   + [shown_numbers(a) for a in panels if a is not None],
+                                   minus=REAL_MINUS)
 
     def _names(self):
         """{tensor id: name}: its own name, else the drawing's ``v3``."""
@@ -174,7 +199,8 @@ class Stepper:
         """The one rendering as a template (renders it on first use)."""
         if self._restyler is None:
             self._restyler = Restyler(self._graph.svg(), self._cell_timelines(),
-                                      self._cell_names(), self._marks(), self._folds())
+                                      self._cell_names(), self._marks(), self._folds(),
+                                      self.numbers)
         return self._restyler
 
     def svg(self, k=None):
@@ -194,8 +220,8 @@ class Stepper:
         record = state.step.record if state.step else state.record
         highlight = [record] if record else None
         graph = draw(self._target, grads=state.gradients, highlight=highlight, **self._grouping,
-                     thumbnails=False,
-                     max_nodes=None, id_prefix=self.prefix)
+                     thumbnails=False, max_nodes=None, id_prefix=self.prefix,
+                     numbers=self.numbers)
         graph._svg = self.svg(k)
         return graph
 
@@ -203,21 +229,37 @@ class Stepper:
         node = self._graph.id_of(self.replay.tensors[key])
         return f"{node}_{part}" if node else None
 
-    def _cell_timelines(self):
-        """Gradient cells (blank until the reverse pass writes them); value cells in forward mode."""
+    def _timelines(self):
+        """{(tensor id, "grad" or "value"): [(frame, array or None, final), ...]}: gradient
+        cells (blank until the reverse pass writes them); value cells in forward mode."""
         cells = {}
         shift = self.forward_frames
         for key, tensor in self.replay.tensors.items():
-            cell = self._cell(key)
-            if cell is None:
-                continue
-            cells[cell] = [(0, None, False)] + [(k + shift, grad, final)
-                                                for k, grad, final in self.replay.timeline(key) if k]
+            cells[key, "grad"] = [(0, None, False)] + [
+                (k + shift, grad, final) for k, grad, final in self.replay.timeline(key) if k]
             if self.forward:
                 shown = self.forward.shown_from(key)
-                cells[self._cell(key, "value")] = [(0, None, False)] * (shown > 0) + [
+                cells[key, "value"] = [(0, None, False)] * (shown > 0) + [
                     (shown, tensor._data, True)]
         return cells
+
+    def _cell_timelines(self):
+        """The timelines keyed by the drawing's cell ids (cells not drawn left out)."""
+        return {self._cell(key, part): timeline
+                for (key, part), timeline in self._timelines().items() if self._cell(key, part)}
+
+    def _widest_texts(self):
+        """{(tensor id, part): the widest text each number of the cell shows in any frame}."""
+        widest = {}
+        for cell, timeline in self._timelines().items():
+            for _, array, _ in timeline:
+                if array is None:
+                    continue
+                texts = cell_texts(array, self.numbers)
+                old = widest.setdefault(cell, texts)
+                if len(old) == len(texts):
+                    widest[cell] = [max(a, b, key=len) for a, b in zip(old, texts)]
+        return widest
 
     def _cell_names(self):
         parts = ("grad", "value") if self.forward else ("grad",)
