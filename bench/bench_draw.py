@@ -58,7 +58,9 @@ def training_step(micro_batches, batch=8, sizes=(6, 8, 8, 3), seed=0):
         decay = ad.add(*[(W * W).sum() for W, _ in params]) * 1e-4
     total = total / micro_batches + decay
     total.name = "loss"
-    total.backward()
+    # retain_graph: a pass whose gradients pass KEEP_FOR_DRAWING (the 2,000-operation tape)
+    # is otherwise released after backward, and its drawing is only a note saying so.
+    total.backward(retain_graph=True)
     return total, len(ad.tape_of(total))
 
 
