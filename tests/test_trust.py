@@ -266,7 +266,7 @@ def test_a_drawing_after_the_optimizer_step_shows_the_gradients_the_step_used():
     source = loss.draw().source
     assert "changed since recorded" in source
     assert "200" not in source                 # 2 · 100: a gradient no pass computed
-    shown = " ".join(f"{g:.3f}" for g in used)         # the pass's gradients: 2.000 4.000
+    shown = " ".join(ad.number_text(g) for g in used)  # the pass's gradients: 2 4
     assert f"gradient of w = shape 2:&#10;{shown}" in source
 
 
