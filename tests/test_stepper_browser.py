@@ -27,17 +27,21 @@ from test_stepper import SEED, VALUES, lecture_net, n
 DATA = Path(__file__).parent / "data"
 
 
+def write_page(path: Path, body: str, title: str, *, head: str = "", body_attributes: str = "") -> Path:
+    """``body`` (stepper fragments) in a minimal HTML page at ``path``."""
+    path.write_text(f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+                    f'{head}</head><body{body_attributes}>{body}</body></html>', encoding="utf-8")
+    return path
+
+
 def two_steppers_page(path: Path) -> Path:
     x = ad.Tensor(1.5, requires_grad=True, name="x")
     w = ad.Tensor(-2.0, requires_grad=True, name="w")
     loss = ad.tanh(x * w) + x * x
     loss.name = "L"
     y = ad.Tensor(0.3, requires_grad=True, name="y")
-    fragments = ad.step_through(loss).to_html() + ad.step_through(ad.tanh(y) * y).to_html()
-    path.write_text('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-                    f'<title>steppers</title></head><body>{fragments}</body></html>',
-                    encoding="utf-8")
-    return path
+    return write_page(path, ad.step_through(loss).to_html() + ad.step_through(ad.tanh(y) * y).to_html(),
+                      "steppers")
 
 
 def step_of(stepper) -> int:
@@ -144,9 +148,7 @@ def test_a_link_opens_a_stepper_at_a_frame_and_start_chooses_where_it_opens(tmp_
     assert step_of(page.locator(".adnb-stepper").nth(1)) == 0
     x = ad.Tensor(0.5, requires_grad=True, name="x")
     finished = tmp_path / "finished.html"
-    finished.write_text('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>s'
-                        f'</title></head><body>{ad.step_through(ad.tanh(x), start=-1).to_html()}'
-                        '</body></html>', encoding="utf-8")
+    write_page(finished, ad.step_through(ad.tanh(x), start=-1).to_html(), "finished stepper")
     page, log = open_offline(finished.as_uri())
     stepper = page.locator(".adnb-stepper")
     assert step_of(stepper) == 1 and stepper.locator('[data-action="next"]').is_disabled()
@@ -208,11 +210,7 @@ def test_without_scripts_shows_the_finished_pass_as_a_picture(tmp_path, browser)
 
 def lecture_page(path: Path) -> Path:
     net = lecture_net()
-    fragment = ad.step_through(net["z1"], SEED).to_html()
-    path.write_text('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-                    f'<title>lecture stepper</title></head><body>{fragment}</body></html>',
-                    encoding="utf-8")
-    return path
+    return write_page(path, ad.step_through(net["z1"], SEED).to_html(), "lecture stepper")
 
 
 @pytest.mark.parametrize("width", [1280, 960, 640])
@@ -263,9 +261,7 @@ def test_forward_mode_fills_in_values_offline(tmp_path, open_offline):
     v = VALUES                                                # i3 as the slides compute it
     i3_value = n(v["Wx1"] * v["x1"] + v["bx1"] + v["Wx2"] * v["x2"] + v["bx2"])
     path = tmp_path / "forward.html"
-    path.write_text('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-                    f'<title>forward stepper</title></head><body>{stepper.to_html()}</body></html>',
-                    encoding="utf-8")
+    write_page(path, stepper.to_html(), "forward stepper")
     page, log = open_offline(path.as_uri())
     root = page.locator(".adnb-stepper")
     cell = root.locator(f'svg g[id="{i3}"]')
@@ -340,9 +336,8 @@ def test_the_stepper_follows_jupyterlabs_theme(tmp_path, open_offline, theme):
     style = f"<style>:root{{{JUPYTERLAB_DARK}}} body{{background:#111}}</style>" if dark else ""
     body = ' data-jp-theme-light="false"' if dark else ' data-jp-theme-light="true"'
     path = tmp_path / "themed.html"
-    path.write_text(f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>t</title>'
-                    f'{style}</head><body{body}>{ad.step_through(net["z1"], SEED).to_html()}'
-                    '</body></html>', encoding="utf-8")
+    write_page(path, ad.step_through(net["z1"], SEED).to_html(), "themed stepper", head=style,
+               body_attributes=body)
     page, log = open_offline(path.as_uri())
     look = page.evaluate("""() => {
         const css = el => getComputedStyle(document.querySelector(el));
@@ -496,9 +491,7 @@ def test_an_unrolled_rnn_shows_only_the_current_time_step_open(tmp_path, open_of
     stepper = ad.step_through(h.sum(), forward=True)
     members = stepper.frame(0).cluster_members()
     path = tmp_path / "rnn.html"
-    path.write_text('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-                    f'<title>rnn stepper</title></head><body>{stepper.to_html()}</body></html>',
-                    encoding="utf-8")
+    write_page(path, stepper.to_html(), "rnn stepper")
     page, log = open_offline(path.as_uri())
     root = page.locator(".adnb-stepper")
     svg = root.locator("svg").first
