@@ -101,6 +101,7 @@ class Stepper:
         self.forward_frames = len(self.forward) if forward else 0  # frames before the reverse pass
         self.prefix = f"adnb{next(_stepper_numbers)}_"   # deterministic: same program, same ids
         self._grouping = time_step_clusters(records)
+        self._arrays = self._timelines()   # what each cell shows, frame by frame (read twice)
         self.numbers = self._fitted_numbers()
         # Each cell drawn with the widest text any frame writes there: none overflows.
         self._graph = draw(self._target, grads=self.replay.final_gradients(), max_nodes=None,
@@ -245,13 +246,17 @@ class Stepper:
 
     def _cell_timelines(self):
         """The timelines keyed by the drawing's cell ids (cells not drawn left out)."""
-        return {self._cell(key, part): timeline
-                for (key, part), timeline in self._timelines().items() if self._cell(key, part)}
+        cells = {}
+        for (key, part), timeline in self._arrays.items():
+            cell = self._cell(key, part)
+            if cell is not None:
+                cells[cell] = timeline
+        return cells
 
     def _widest_texts(self):
         """{(tensor id, part): the widest text each number of the cell shows in any frame}."""
         widest = {}
-        for cell, timeline in self._timelines().items():
+        for cell, timeline in self._arrays.items():
             for _, array, _ in timeline:
                 if array is None:
                     continue
