@@ -46,6 +46,10 @@ def site(tmp_path_factory):
 def open_in_scheme(open_offline, path, scheme):
     page, log = open_offline(path.as_uri())
     page.emulate_media(color_scheme=scheme)
+    # The page follows the change through a matchMedia listener, which runs after
+    # emulate_media returns: wait for it (the index has no MathJax wait to hide the race).
+    page.wait_for_function("light => document.body.dataset.jpThemeLight === light",
+                           arg="false" if scheme == "dark" else "true")
     if path.name != "index.html":
         helpers.wait_for_mathjax(page)
     return page, log
